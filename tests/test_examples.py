@@ -66,7 +66,9 @@ def check_seed001(out, bar):
     assert "gradient = tapegrad.Tensor(2.0, shape=(), dtype=float32)" in out
     assert "Epoch 9" in out
     losses = _floats(r"loss at batch \d+: ([0-9.]+)", out)
-    assert losses[-1] < losses[0]
+    per_epoch = len(losses) // 10   # the printed batches of each of the 10 epochs
+    # single batches are noisy while the softmax is saturated: compare whole epochs
+    assert sum(losses[-per_epoch:]) < sum(losses[:per_epoch]), losses
     (acc,) = _floats(r"accuracy: ([0-9.]+)\n", out)[-1:]
     assert acc >= bar, out[-2000:]
 
@@ -74,7 +76,11 @@ def check_seed001(out, bar):
 def check_seed002(out, bar):
     diffs = dict(re.findall(r"^(W1|b1|W2|b2):([0-9.e-]+)$", out, flags=re.M))
     assert set(diffs) == {"W1", "b1", "W2", "b2"}, out
-    assert all(float(d) < 1e-6 for d in diffs.values()), diffs
+    # Typically 1e-10...1e-7. The seed's central differences (h = 1e-4) straddle a ReLU kink
+    # whenever one of the random hidden pre-activations lies within 1e-4 of zero, which
+    # happens in some runs (b1 at 1e-5 was seen); a wrong backward pass is off by ~1e-1.
+    assert all(float(d) < 1e-4 for d in diffs.values()), diffs
+    assert sorted(float(d) for d in diffs.values())[1] < 1e-6, diffs
     accs = re.findall(r"accuracy: = ([0-9.]+) ([0-9.]+)", out)
     assert float(accs[-1][1]) >= bar, out[-2000:]
 

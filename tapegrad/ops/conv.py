@@ -9,7 +9,9 @@ import numpy
 from .. import backend
 from ..errors import InvalidArgumentError
 from ..tensor import Tensor, convert_to_tensor
+from .array import reshape
 from .core import op
+from .linalg import _matmul
 
 
 def _xp():
@@ -121,53 +123,43 @@ def _col2im(dcols, in_shape, k, s, pads):
     return full[:, pads[0][0] : pads[0][0] + h, pads[1][0] : pads[1][0] + w]
 
 
-@op("conv2d")
-def _conv2d(x, w, strides=(1, 1), padding="VALID"):
-    n, h, wd, c = x.shape
-    kh, kw, _, f = w.shape
-    out_hw, pads = plan((h, wd), (kh, kw), strides, padding)
-    cols = _im2col(x, (kh, kw), strides, pads, out_hw)
-    return (cols @ w.reshape(kh * kw * c, f)).reshape(n, out_hw[0], out_hw[1], f)
+@op("im2col")
+def _im2col_op(x, ksize=(1, 1), strides=(1, 1), padding="VALID"):
+    """The (N*OH*OW, kh*kw*C) patch matrix of NHWC `x`: conv2d is this times the filter."""
+    out_hw, pads = plan(x.shape[1:3], ksize, strides, padding)
+    return _im2col(x, ksize, strides, pads, out_hw)
 
 
-@_conv2d.vjp(needs=True)
-def _(g, out, x, w, needs, strides=(1, 1), padding="VALID"):
-    gx = _conv2d_input_grad(g, w, input_shape=tuple(x.value.shape), strides=strides,
-                            padding=padding) if needs[0] else None
-    gw = _conv2d_filter_grad(x, g, filter_shape=tuple(w.value.shape), strides=strides,
-                             padding=padding) if needs[1] else None
-    return gx, gw
+@_im2col_op.vjp
+def _(g, out, x, ksize=(1, 1), strides=(1, 1), padding="VALID"):
+    return _col2im_op(g, input_shape=tuple(x.value.shape), ksize=ksize, strides=strides,
+                      padding=padding)
 
 
-@op("conv2d_input_grad")
-def _conv2d_input_grad(g, w, input_shape=(), strides=(1, 1), padding="VALID"):
-    kh, kw, c, f = w.shape
-    _, pads = plan(input_shape[1:3], (kh, kw), strides, padding)
-    dcols = g.reshape(-1, f) @ w.reshape(kh * kw * c, f).T
-    return _col2im(dcols.reshape(g.shape[:3] + (kh, kw, c)), input_shape, (kh, kw), strides,
-                   pads)
+@op("col2im")
+def _col2im_op(cols, input_shape=(), ksize=(1, 1), strides=(1, 1), padding="VALID"):
+    """The adjoint of im2col: each patch row added back where it came from (N, H, W, C)."""
+    n, h, w, c = input_shape
+    out_hw, pads = plan((h, w), ksize, strides, padding)
+    return _col2im(cols.reshape((n,) + out_hw + tuple(ksize) + (c,)), input_shape, ksize,
+                   strides, pads)
 
 
-@_conv2d_input_grad.vjp
-def _(gg, out, g, w, input_shape=(), strides=(1, 1), padding="VALID"):
-    return (_conv2d(gg, w, strides=strides, padding=padding),
-            _conv2d_filter_grad(gg, g, filter_shape=tuple(w.value.shape), strides=strides,
-                                padding=padding))
+@_col2im_op.vjp
+def _(g, out, cols, input_shape=(), ksize=(1, 1), strides=(1, 1), padding="VALID"):
+    return _im2col_op(g, ksize=ksize, strides=strides, padding=padding)
 
 
-@op("conv2d_filter_grad")
-def _conv2d_filter_grad(x, g, filter_shape=(), strides=(1, 1), padding="VALID"):
-    kh, kw, c, f = filter_shape
-    out_hw, pads = plan(x.shape[1:3], (kh, kw), strides, padding)
-    cols = _im2col(x, (kh, kw), strides, pads, out_hw)
-    return (cols.T @ g.reshape(-1, f)).reshape(kh, kw, c, f)
-
-
-@_conv2d_filter_grad.vjp
-def _(gg, out, x, g, filter_shape=(), strides=(1, 1), padding="VALID"):
-    return (_conv2d_input_grad(g, gg, input_shape=tuple(x.value.shape), strides=strides,
-                               padding=padding),
-            _conv2d(x, gg, strides=strides, padding=padding))
+def conv2d_nhwc(x, w, strides=(1, 1), padding="VALID"):
+    """conv2d as ONE matrix product: im2col(x) @ w reshaped to (kh*kw*C, F), then back to
+    NHWC. The tape sees im2col, matmul and two reshapes, so the filter's gradient reuses the
+    patch matrix of the forward (cols.T @ g) and the input's gradient is col2im(g @ w.T)."""
+    n, h, wd, c = x.value.shape
+    kh, kw, _, f = w.value.shape
+    (oh, ow), _ = plan((h, wd), (kh, kw), strides, padding)
+    cols = _im2col_op(x, ksize=(kh, kw), strides=strides, padding=padding)
+    y = _matmul(cols, reshape(w, shape=(kh * kw * c, f)))
+    return reshape(y, shape=(n, oh, ow, f))
 
 
 def conv2d(input, filters, strides=1, padding="VALID", data_format="NHWC",  # noqa: A002
@@ -185,7 +177,7 @@ def conv2d(input, filters, strides=1, padding="VALID", data_format="NHWC",  # no
             f"conv2d: input {tuple(x.shape)} must be (batch, height, width, channels) and "
             f"filters {tuple(w.shape)} (kh, kw, channels, out) with matching channels"
         )
-    return _conv2d(x, w, strides=_pair(strides, "conv2d strides"), padding=padding.upper())
+    return conv2d_nhwc(x, w, strides=_pair(strides, "conv2d strides"), padding=padding.upper())
 
 
 # ---------------------------------------------------------------- pooling
@@ -216,11 +208,14 @@ def _first_max_masks(x, ksize, strides, padding):
     top = views[0].copy()
     for v in views[1:]:
         xp.maximum(top, v, out=top)
-    taken = xp.zeros(top.shape, dtype=bool)
-    masks = []
+    masks, taken = [], None
     for v in views:
-        m = (v == top) & ~taken
-        taken |= m
+        m = v == top
+        if taken is None:
+            taken = m.copy()
+        else:
+            m = xp.greater(m, taken, out=m)  # m and not taken: an earlier maximum wins ties
+            taken |= m
         masks.append(m)
     return masks, k, s, pads
 
@@ -247,8 +242,19 @@ def _max_pool_scatter(x, g, ksize=(2, 2), strides=(2, 2), padding="VALID"):
     masks, (kh, kw), (sh, sw), pads = _first_max_masks(x, ksize, strides, padding)
     n, h, w, c = x.shape
     oh, ow = g.shape[1:3]
+    positions = [(i, j) for i in range(kh) for j in range(kw)]
+    if (kh, kw) == (sh, sw) and not any(p for pair in pads for p in pair):
+        # Windows tile the input (Keras' default pooling): each input element is in at most
+        # one window, so every window position is written once, with no zeros and no +=.
+        full = xp.empty((n, h, w, c), dtype=g.dtype)
+        if h != oh * kh or w != ow * kw:  # rows/columns no window covers
+            full[:, oh * kh:] = 0
+            full[:, :, ow * kw:] = 0
+        for (i, j), m in zip(positions, masks):
+            xp.multiply(g, m, out=full[:, i:oh * kh:kh, j:ow * kw:kw])
+        return full
     full = xp.zeros((n, h + sum(pads[0]), w + sum(pads[1]), c), dtype=g.dtype)
-    for (i, j), m in zip([(i, j) for i in range(kh) for j in range(kw)], masks):
+    for (i, j), m in zip(positions, masks):
         full[:, i : i + (oh - 1) * sh + 1 : sh, j : j + (ow - 1) * sw + 1 : sw] += g * m
     return full[:, pads[0][0] : pads[0][0] + h, pads[1][0] : pads[1][0] + w]
 

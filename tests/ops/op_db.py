@@ -310,21 +310,22 @@ def conv2d_ref(x, w, strides=(1, 1), padding="VALID"):
     return out
 
 
-def conv2d_input_grad_ref(g, w, input_shape=(), strides=(1, 1), padding="VALID"):
-    out_hw, pads = _plan(input_shape[1:3], w.shape[:2], strides, padding)
-    h, wd = input_shape[1:3]
-    full = np.zeros((input_shape[0], h + sum(pads[0]), wd + sum(pads[1]), input_shape[3]))
-    for i, j, patch in _patches(full, w.shape[:2], strides, out_hw):
-        patch += g @ w[i, j].T  # patch is a view of `full`
+def im2col_ref(x, ksize=(1, 1), strides=(1, 1), padding="VALID"):
+    out_hw, pads = _plan(x.shape[1:3], ksize, strides, padding)
+    cols = np.zeros((x.shape[0],) + out_hw + tuple(ksize) + (x.shape[3],))
+    for i, j, patch in _patches(_pad_hw(x, pads), ksize, strides, out_hw):
+        cols[:, :, :, i, j, :] = patch
+    return cols.reshape(-1, ksize[0] * ksize[1] * x.shape[3])
+
+
+def col2im_ref(cols, input_shape=(), ksize=(1, 1), strides=(1, 1), padding="VALID"):
+    out_hw, pads = _plan(input_shape[1:3], ksize, strides, padding)
+    n, h, wd, c = input_shape
+    cols = cols.reshape((n,) + out_hw + tuple(ksize) + (c,))
+    full = np.zeros((n, h + sum(pads[0]), wd + sum(pads[1]), c))
+    for i, j, patch in _patches(full, ksize, strides, out_hw):
+        patch += cols[:, :, :, i, j, :]  # patch is a view of `full`
     return full[:, pads[0][0]:pads[0][0] + h, pads[1][0]:pads[1][0] + wd]
-
-
-def conv2d_filter_grad_ref(x, g, filter_shape=(), strides=(1, 1), padding="VALID"):
-    out_hw, pads = _plan(x.shape[1:3], filter_shape[:2], strides, padding)
-    dw = np.zeros(filter_shape)
-    for i, j, patch in _patches(_pad_hw(x, pads), filter_shape[:2], strides, out_hw):
-        dw[i, j] = np.einsum("nabc,nabf->cf", patch, g)
-    return dw
 
 
 def _pool_windows(x, ksize, strides, padding, fill):
@@ -406,14 +407,19 @@ def conv_samples(rng):
             for xs, ws, s, p in CONV_CASES]
 
 
-def conv_input_grad_samples(rng):
-    return [Sample((real()(rng, _conv_out_shape(xs, ws, s, p)), real()(rng, ws)),
-                   dict(input_shape=xs, strides=s, padding=p)) for xs, ws, s, p in CONV_CASES]
+def im2col_samples(rng):
+    return [Sample((real()(rng, xs),), dict(ksize=ws[:2], strides=s, padding=p))
+            for xs, ws, s, p in CONV_CASES]
 
 
-def conv_filter_grad_samples(rng):
-    return [Sample((real()(rng, xs), real()(rng, _conv_out_shape(xs, ws, s, p))),
-                   dict(filter_shape=ws, strides=s, padding=p)) for xs, ws, s, p in CONV_CASES]
+def col2im_samples(rng):
+    def cols_shape(xs, ws, s, p):
+        out = _conv_out_shape(xs, ws, s, p)
+        return (out[0] * out[1] * out[2], ws[0] * ws[1] * xs[3])
+
+    return [Sample((real()(rng, cols_shape(xs, ws, s, p)),),
+                   dict(input_shape=xs, ksize=ws[:2], strides=s, padding=p))
+            for xs, ws, s, p in CONV_CASES]
 
 
 def _pool_input(rng, shape):
@@ -822,10 +828,8 @@ OP_DB = [
     # ------------------------------------------------------------ convolution and pooling
     OpInfo("conv2d", lambda x, w, strides, padding: tf.nn.conv2d(x, w, strides, padding),
            conv2d_ref, conv_samples, second_order=True),
-    OpInfo("conv2d_input_grad", _op("conv2d_input_grad"), conv2d_input_grad_ref,
-           conv_input_grad_samples, second_order=True),
-    OpInfo("conv2d_filter_grad", _op("conv2d_filter_grad"), conv2d_filter_grad_ref,
-           conv_filter_grad_samples, second_order=True),
+    OpInfo("im2col", _op("im2col"), im2col_ref, im2col_samples, second_order=True),
+    OpInfo("col2im", _op("col2im"), col2im_ref, col2im_samples, second_order=True),
     OpInfo("relu_grad", _op("relu_grad"), lambda out, g: np.where(out > 0, g, 0),
            lambda rng: [Sample((real()(rng, s), real()(rng, s))) for s in [(), (3,), (2, 4, 3)]],
            nondiff=(0,), second_order=True),

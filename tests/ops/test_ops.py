@@ -333,6 +333,27 @@ def test_gradients_at_ties_and_kinks_follow_tensorflow():
     assert np.asarray(pool[0]).ravel().tolist() == [0.0, 1.0, 0.0, 0.0]  # the first maximum
 
 
+@pytest.mark.parametrize("ksize,strides,padding", [
+    ((2, 2), (2, 2), "VALID"),   # windows tile the input: the direct-write path
+    ((3, 3), (2, 2), "SAME"),    # overlapping, padded: the accumulate path
+])
+def test_max_pool_gradient_at_many_ties_goes_to_each_first_maximum(ksize, strides, padding):
+    from op_db import max_pool_scatter_ref
+
+    rng = np.random.default_rng(3)
+    # ReLU-like input: half zeros, and small integers, so most windows hold ties; odd sizes
+    # leave a row and a column that no VALID window covers.
+    x = np.maximum(rng.integers(-3, 3, (2, 7, 9, 3)), 0).astype(np.float64)
+    g = rng.standard_normal(tf.nn.max_pool2d(x, ksize, strides, padding).shape)
+    xt = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        y = tf.nn.max_pool2d(xt, ksize, strides, padding)
+    got = tape.gradient(y, xt, output_gradients=tf.constant(g)).numpy()
+    want = max_pool_scatter_ref(x, g, ksize, strides, padding)
+    np.testing.assert_array_equal(got, want)
+
+
 def test_reduce_prod_gradient_with_zeros_is_exact():
     assert _grad(tf.reduce_prod, [2.0, 0.0, 3.0]) == [[0.0, 6.0, 0.0]]
     assert _grad(tf.reduce_prod, [0.0, 0.0, 3.0]) == [[0.0, 0.0, 0.0]]

@@ -60,7 +60,8 @@ class Conv2D(Layer):
         self.built = True
 
     def call(self, inputs):
-        y = C._conv2d(inputs, self.kernel, strides=self.strides, padding=self.padding.upper())
+        y = C.conv2d_nhwc(inputs, self.kernel, strides=self.strides,
+                          padding=self.padding.upper())
         if self.use_bias:
             y = y + self.bias
         return self.activation(y)
