@@ -108,8 +108,8 @@ def _freeze(inputs, output):
                     # A view of an array someone else may still write (the caller's NumPy
                     # array): the tape keeps a private copy of what it saw.
                     a = x.value = a.copy()
-                a.flags.writeable = False
-        output.value.flags.writeable = False
+                a.setflags(write=False)
+        output.value.setflags(write=False)
 
 
 _core_module = []
@@ -161,13 +161,13 @@ class GradientTape:
 
     def watch(self, tensor):
         """Watch `tensor` (or a nest of them) so gradients with respect to it can be taken."""
-        for t in nest.flatten(tensor):
+        for t in [tensor] if isinstance(tensor, Tensor) else nest.flatten(tensor):
             if not isinstance(t, Tensor):
                 raise ValueError(
                     f"GradientTape.watch: {type(t).__name__} is not a Tensor or Variable; "
                     "convert it first with tf.constant (then pass that tensor to your computation)"
                 )
-            if not backend.is_floating(t.dtype):
+            if t.value.dtype.kind != "f":
                 warnings.warn(
                     f"The dtype of the watched tensor must be floating (e.g. tf.float32), got "
                     f"{t.dtype.name}: its gradient will be None", stacklevel=2,
@@ -224,15 +224,17 @@ class GradientTape:
         in a warning (see `tapegrad.why_none`).
         """
         self._check_usable("gradient")
-        unconnected = UnconnectedGradients(unconnected_gradients)
-        flat_sources = nest.flatten(sources)
+        unconnected = (unconnected_gradients
+                       if unconnected_gradients.__class__ is UnconnectedGradients
+                       else UnconnectedGradients(unconnected_gradients))
+        flat_sources = [sources] if isinstance(sources, Tensor) else nest.flatten(sources)
         for s in flat_sources:
             if not isinstance(s, Tensor):
                 raise ValueError(
                     f"GradientTape.gradient: a source is a {type(s).__name__}, not a Tensor or "
                     "Variable; pass the tensors/variables the target was computed from"
                 )
-        targets = nest.flatten(target)
+        targets = [target] if isinstance(target, Tensor) else nest.flatten(target)
         ogs = nest.flatten(output_gradients) if output_gradients is not None else None
         if ogs is not None and len(ogs) != len(targets):
             raise ValueError(
@@ -250,7 +252,8 @@ class GradientTape:
                                   stacklevel=2)
         else:
             self._release()
-        return nest.pack_sequence_as(sources, self._fill(grads, flat_sources, unconnected))
+        filled = self._fill(grads, flat_sources, unconnected)
+        return filled[0] if isinstance(sources, Tensor) else nest.pack_sequence_as(sources, filled)
 
     def _fill(self, grads, sources, unconnected):
         out = []
@@ -282,7 +285,7 @@ class GradientTape:
             if output_gradients is not None and output_gradients[i] is not None:
                 g = convert_to_tensor(output_gradients[i], dtype=t.dtype)
             else:
-                g = Tensor(backend.xp.ones_like(t.value))
+                g = Tensor(backend.xp.ones(t.value.shape, t.value.dtype))
             cot[id(t)] = cot[id(t)] + g if id(t) in cot else g
         keep = {id(s) for s in sources}
         norms = {}
@@ -290,41 +293,53 @@ class GradientTape:
         if paused:
             position = _active.index(self)
             _active.remove(self)
+        checking = core.check_numerics_enabled
+        raw_sum = not _active and not checking  # no tape records the sums: plain array adds
+        get, pop = cot.get, cot.pop
         try:
             for rec in reversed(self._records):
                 key = id(rec.output)
-                g = cot.get(key) if key in keep else cot.pop(key, None)
+                g = get(key) if key in keep else pop(key, None)
                 if g is None:
                     continue
-                inputs = rec.inputs
-                if core.check_numerics_enabled:
-                    core.current_rule = rec.op.name
-                if rec.op.rule_wants_needs:
-                    needs = tuple(id(x) in ids and x.value.dtype.kind == "f" for x in inputs)
-                    gs = rec.op.rule(g, rec.output, *inputs, needs=needs, **rec.params)
+                inputs, o = rec.inputs, rec.op
+                if checking:
+                    core.current_rule = o.name
+                if o.rule_wants_needs:
+                    needs = [id(x) in ids and x.value.dtype.kind == "f" for x in inputs]
+                    gs = o.rule(g, rec.output, *inputs, needs=needs, **rec.params)
                 else:
-                    gs = rec.op.rule(g, rec.output, *inputs, **rec.params)
-                if len(inputs) == 1 and not isinstance(gs, (tuple, list)):
+                    gs = o.rule(g, rec.output, *inputs, **rec.params)
+                if len(inputs) == 1 and gs.__class__ is not tuple and gs.__class__ is not list:
                     gs = (gs,)
                 if keep_norms:
                     norms[key] = float(numpy.sqrt((backend.to_numpy(g.value) ** 2).sum()))
-                if core.check_numerics_enabled:
+                if checking:
                     for gx in gs:
                         if gx is not None:
-                            core._check_numerics(f"{rec.op.name} (gradient rule)", "backward",
+                            core._check_numerics(f"{o.name} (gradient rule)", "backward",
                                                  gx.value, inputs)
                 for x, gx in zip(inputs, gs):
                     if gx is None:
                         continue
                     k = id(x)
-                    if k not in ids or x.value.dtype.kind != "f":
+                    if k not in ids:
                         continue
-                    if gx.value.shape != x.value.shape:
-                        gx = sum_to(gx, x.value.shape)
-                    if gx.value.dtype != x.value.dtype:
-                        gx = Tensor(gx.value.astype(x.value.dtype))
-                    prev = cot.get(k)
-                    cot[k] = gx if prev is None else prev + gx
+                    xv, gv = x.value, gx.value
+                    if xv.dtype.kind != "f":
+                        continue
+                    if gv.shape != xv.shape:
+                        gx = sum_to(gx, xv.shape)
+                        gv = gx.value
+                    if gv.dtype != xv.dtype:
+                        gx = Tensor(gv.astype(xv.dtype))
+                    prev = get(k)
+                    if prev is None:
+                        cot[k] = gx
+                    elif raw_sum:
+                        cot[k] = Tensor(prev.value + gx.value)
+                    else:
+                        cot[k] = prev + gx
         finally:
             core.current_rule = None
             if paused:

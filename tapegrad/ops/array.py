@@ -85,7 +85,17 @@ def expand_dims(input, axis, name=None):  # noqa: A002
 
 @op("broadcast_to")
 def _broadcast_to(x, shape=()):
-    return _xp().broadcast_to(x, shape)
+    xp = _xp()
+    if len(shape) == 1 and x.ndim <= 1 and shape[0] <= 65536:
+        # A small vector (a reduction's gradient, every step): filling a new array costs a
+        # seventh of making the read-only broadcast view.
+        try:
+            out = xp.empty(shape, dtype=x.dtype)
+            out[...] = x
+            return out
+        except ValueError:
+            pass  # not broadcastable: let broadcast_to say so
+    return xp.broadcast_to(x, shape)
 
 
 @_broadcast_to.vjp

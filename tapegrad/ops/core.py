@@ -69,7 +69,7 @@ class Op:
     def vjp(self, rule=None, *, needs=False):
         """Register the VJP rule `rule(g, out, *inputs, **params)` -> one gradient per input.
 
-        With `needs=True` the rule also receives `needs`, a tuple saying which inputs want a
+        With `needs=True` the rule also receives `needs`, a list saying which inputs want a
         gradient, so that costly unused products (the data's gradient in matmul) are skipped.
         """
         def register(fn):
@@ -83,7 +83,8 @@ class Op:
         return f"<tapegrad op '{self.name}'>"
 
     def __call__(self, *args, **params):
-        params.pop("name", None)
+        if params and "name" in params:
+            del params["name"]
         n = self.n_in
         if n is not None and len(args) != n:
             if len(args) < n:
@@ -91,12 +92,32 @@ class Op:
             for key, value in zip(self.param_names, args[n:]):
                 params[key] = value
             args = args[:n]
-        inputs = _as_inputs(self, args)
+        # Tensors of one dtype (the common case) pass as they are; anything else converts.
+        inputs = args
+        dt = None
+        variables = False
+        for a in args:
+            if a.__class__ is not Tensor:
+                if a.__class__ is Variable:
+                    variables = True
+                else:
+                    inputs = _as_inputs(self, args)
+                    variables = True  # (maybe: look again below)
+                    break
+            if dt is None:
+                dt = a.value.dtype
+            elif a.value.dtype != dt and self.same_dtype:
+                raise _dtype_mismatch(self.name, args)
         recording = _active and self.differentiable
-        if recording and self.reads_variables:
+        if recording and variables and self.reads_variables:
             inputs = [read_variable(x) if x.__class__ is Variable else x for x in inputs]
         try:
-            value = self.forward(*[x.value for x in inputs], **params)
+            if len(inputs) == 1:
+                value = self.forward(inputs[0].value, **params)
+            elif len(inputs) == 2:
+                value = self.forward(inputs[0].value, inputs[1].value, **params)
+            else:
+                value = self.forward(*[x.value for x in inputs], **params)
         except InvalidArgumentError:
             raise
         except (ValueError, TypeError, IndexError) as e:
@@ -163,7 +184,8 @@ def _as_inputs(o, args):
         if isinstance(a, Tensor):
             out.append(a)
         elif ref is not None and o.same_dtype and (
-            isinstance(a, (numbers.Number, numpy.generic, list, tuple))
+            a.__class__ is float or a.__class__ is int
+            or isinstance(a, (numbers.Number, numpy.generic, list, tuple))
         ):
             dt = ref.value.dtype
             if dt.kind == "f" and a.__class__ is not list and a.__class__ is not tuple:

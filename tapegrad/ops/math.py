@@ -7,7 +7,7 @@ import numpy
 from .. import backend
 from ..errors import InvalidArgumentError
 from ..tensor import Tensor
-from .array import broadcast_to, cast, reshape
+from .array import _broadcast_to, broadcast_to, cast, reshape
 from .core import op
 
 
@@ -493,7 +493,7 @@ def reduce_sum(x, axis=None, keepdims=False):
 def _(g, out, x, axis=None, keepdims=False):
     if not keepdims and g.value.ndim:  # a scalar broadcasts as it is
         g = reshape(g, _keep_shape(x.value.shape, _axis(axis)))
-    return broadcast_to(g, x.value.shape)
+    return _broadcast_to(g, shape=x.value.shape)
 
 
 @op("reduce_mean")
