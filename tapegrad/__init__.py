@@ -51,7 +51,8 @@ def constant(value, dtype=None, shape=None, name=None):
         t = value if dtype is None else cast(value, dtype)
     else:
         t = convert_to_tensor(value, dtype=dtype)
-    v = t.value.copy()  # a constant owns its data: later edits of `value` do not reach it
+    # a constant owns its data: later edits of `value` do not reach it
+    v = backend.owned(t.value.copy())
     if shape is not None:
         shape = tuple(shape)
         v = backend.xp.broadcast_to(v, shape).copy() if v.size == 1 else v.reshape(shape)

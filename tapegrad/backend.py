@@ -24,6 +24,7 @@ the GPU when CuPy is installed and sees one, as TensorFlow does. The rules:
 
 import contextlib
 import os
+import weakref
 
 import numpy
 
@@ -63,6 +64,27 @@ def _tune_host_allocator():
 
 
 host_allocator_tuned = _tune_host_allocator()
+
+
+# ---------------------------------------------------------------- arrays only tapegrad holds
+
+# A tape freezes (marks read-only) the arrays it saves. A saved VIEW whose base array is still
+# writeable is copied, because the base may be the caller's NumPy array and a later edit of it
+# would change the gradient. When the base is known to be held by tapegrad Tensors only (a
+# constant's private copy, a batch gathered by fit or a Dataset), the base is frozen instead:
+# no copy of a whole batch every step.
+_owned = weakref.WeakValueDictionary()   # id(array) -> array
+
+
+def owned(a):
+    """Mark `a`, a fresh array that only tapegrad Tensors will hold; returns `a`."""
+    if a.__class__ is numpy.ndarray:
+        _owned[id(a)] = a
+    return a
+
+
+def is_owned(a):
+    return _owned.get(id(a)) is a
 
 
 float16 = numpy.dtype("float16")

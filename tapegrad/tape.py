@@ -105,9 +105,12 @@ def _freeze(inputs, output):
             if a.flags.writeable:
                 base = a.base
                 if base is not None and getattr(getattr(base, "flags", None), "writeable", False):
-                    # A view of an array someone else may still write (the caller's NumPy
-                    # array): the tape keeps a private copy of what it saw.
-                    a = x.value = a.copy()
+                    if backend.is_owned(base):  # only tapegrad holds it: freeze it as well
+                        base.setflags(write=False)
+                    else:
+                        # A view of an array someone else may still write (the caller's NumPy
+                        # array): the tape keeps a private copy of what it saw.
+                        a = x.value = a.copy()
                 a.setflags(write=False)
         output.value.setflags(write=False)
 

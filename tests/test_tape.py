@@ -776,6 +776,40 @@ def test_numpy_input_is_not_frozen_for_the_caller():
     close(tape.gradient(y, v), [1.0, 2.0])  # the tape kept what it saw
 
 
+def test_a_saved_view_of_a_numpy_input_is_copied_but_of_a_constant_is_not():
+    v = tf.Variable(tf.ones((4, 3)))
+    a = np.ones((2, 2, 2), np.float32)
+    with tf.GradientTape() as tape:
+        y = tf.reduce_sum(tf.matmul(tf.reshape(a, (2, 4)), v))   # a view of the caller's array
+    a[0] = 10.0  # still writeable; the tape saved a copy
+    close(tape.gradient(y, v), np.full((4, 3), 2.0))
+
+    c = tf.constant(np.ones((2, 2, 2), np.float32))
+    with tf.GradientTape() as tape:
+        flat = tf.reshape(c, (2, 4))                              # a view of the constant's copy
+        y = tf.reduce_sum(tf.matmul(flat, v))
+    assert np.shares_memory(flat.value, c.value)   # no copy of the batch...
+    with pytest.raises(ValueError):
+        c.numpy()[0] = 5.0                          # ...because the constant itself is frozen
+    close(tape.gradient(y, v), np.full((4, 3), 2.0))
+
+
+def test_fit_batches_are_not_copied_by_the_tape():
+    from tapegrad.keras.models.data_adapter import ArrayBatches
+
+    x = np.arange(24, dtype=np.float32).reshape(6, 2, 2)
+    batches = ArrayBatches(x, None, None, batch_size=3, shuffle=True, steps=None,
+                           dtype=np.float32)
+    (xb,) = next(iter(batches.epoch()))
+    v = tf.Variable(tf.ones((4, 1)))
+    with tf.GradientTape() as tape:
+        flat = tf.reshape(xb, (3, 4))
+        y = tf.reduce_sum(tf.matmul(flat, v))
+    assert np.shares_memory(flat.value, xb.value)
+    x[:] = -1.0  # the caller's data is untouched by the gather and stays writeable
+    assert tape.gradient(y, v) is not None
+
+
 def test_variable_assign_after_recording_keeps_the_old_gradient():
     v = tf.Variable([1.0, 2.0])
     with tf.GradientTape() as tape:

@@ -19,6 +19,14 @@ args = common.parse_args("numpy")
 np = common.np
 EPS = 1e-7
 
+# The floor gets the host-allocator setting tapegrad makes at import (large temporaries reused
+# from the heap, not fresh page-faulting mmaps: see tapegrad/backend.py), so that the ratio
+# measures the framework, not glibc's defaults.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+from tapegrad.backend import _tune_host_allocator  # noqa: E402
+
+_tune_host_allocator()
+
 
 class MLP:
     """Dense(relu) -> Dense(softmax), sparse CE on the probabilities, Adam or SGD, float32."""

@@ -17,6 +17,7 @@ import itertools
 
 import numpy as np
 
+from .. import backend
 from .structure import flatten, pack
 
 CHUNK = 65536  # indices per chunk from a source
@@ -43,7 +44,7 @@ class ArraySource:
         self.size = len(arrays[0])
 
     def gather(self, idx):
-        return pack(self.structure, [a.take(idx, axis=0) for a in self.arrays])
+        return pack(self.structure, [backend.owned(a.take(idx, axis=0)) for a in self.arrays])
 
 
 class RangeSource:

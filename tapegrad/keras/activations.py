@@ -1,5 +1,7 @@
 """Activation functions by name, as Keras resolves them ('relu', 'softmax', …)."""
 
+import weakref
+
 from .. import nn
 from ..ops import math as _m
 
@@ -15,15 +17,41 @@ def relu(x, alpha=0.0, max_value=None, threshold=0.0):
     return _m.minimum(y, max_value) if max_value is not None else y
 
 
+# Keras' `_keras_logits`: a softmax or sigmoid output remembers the logits it came from, and
+# the cross-entropy losses use them (the fused, stable from-logits form) instead of clipping
+# and taking the log of probabilities, exactly as tf.keras does. Keyed by id, the entry living
+# as long as the output (a Tensor has no attribute dict to hold it).
+_LOGITS = {}
+
+
+def _keep_logits(output, logits, kind, axis=-1):
+    key = id(output)
+    _LOGITS[key] = (weakref.ref(output, lambda _, key=key: _LOGITS.pop(key, None)),
+                    logits, kind, axis)
+    return output
+
+
+def logits_of(output, kind, axis=-1):
+    """The logits a Keras `softmax`/`sigmoid` activation (`kind`) made `output` from, or None."""
+    entry = _LOGITS.get(id(output))
+    if entry is None or entry[0]() is not output or entry[2] != kind:
+        return None
+    nd = output.value.ndim
+    return entry[1] if nd and entry[3] % nd == axis % nd else None
+
+
 def softmax(x, axis=-1):
-    return nn.softmax(x, axis=axis)
+    return _keep_logits(nn.softmax(x, axis=axis), x, "softmax", axis)
+
+
+def sigmoid(x):
+    return _keep_logits(nn.sigmoid(x), x, "sigmoid")
 
 
 def log_softmax(x, axis=-1):
     return nn.log_softmax(x, axis=axis)
 
 
-sigmoid = nn.sigmoid
 tanh = _m.tanh
 elu = nn.elu
 selu = nn.selu

@@ -16,6 +16,7 @@ from ..ops import array as A
 from ..ops import math as M
 from ..ops import nn as N
 from ..tensor import Tensor, convert_to_tensor
+from .activations import logits_of
 
 EPSILON = 1e-7
 
@@ -136,6 +137,8 @@ def mean_squared_logarithmic_error(y_true, y_pred):
 
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
     """Mean over `axis` of -(y log p + (1 - y) log(1 - p)); p = sigmoid(y_pred) if from_logits."""
+    if not from_logits and logits_of(y_pred, "sigmoid") is not None:
+        y_pred, from_logits = logits_of(y_pred, "sigmoid"), True  # as tf.keras does
     y_true, y_pred = _prepare(y_true, y_pred)
     _check_same_shape("binary_crossentropy", y_true, y_pred)
     if label_smoothing:
@@ -153,6 +156,8 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
 
     Probabilities are renormalised to sum to 1 along `axis` and clipped to [eps, 1 - eps].
     """
+    if not from_logits and logits_of(y_pred, "softmax", axis) is not None:
+        y_pred, from_logits = logits_of(y_pred, "softmax", axis), True  # as tf.keras does
     y_true, y_pred = _prepare(y_true, y_pred)
     _check_same_shape("categorical_crossentropy", y_true, y_pred,
                       "; for integer class labels use sparse_categorical_crossentropy")
@@ -175,6 +180,8 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1,
     the mean). Labels outside [0, classes) raise InvalidArgumentError.
     """
     name = "sparse_categorical_crossentropy"
+    if not from_logits and logits_of(y_pred, "softmax", axis) is not None:
+        y_pred, from_logits = logits_of(y_pred, "softmax", axis), True  # as tf.keras does
     y_pred = _move_to_last(_pred(y_pred), axis)
     labels = _sparse_labels(name, y_true, y_pred)
     n = y_pred.shape[-1]

@@ -435,3 +435,34 @@ def test_compute_weighted_loss():
     assert float(losses.compute_weighted_loss(per, 2.0, reduction="sum")) == 12.0
     with pytest.raises(InvalidArgumentError, match="sample_weight"):
         losses.compute_weighted_loss(per, [1.0, 2.0])
+
+
+@pytest.mark.parametrize("loss,labels", [
+    (tf.keras.losses.SparseCategoricalCrossentropy(), [2, 0]),
+    (tf.keras.losses.CategoricalCrossentropy(), [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]),
+])
+def test_softmax_output_losses_use_its_logits_as_tf_keras_does(loss, labels):
+    # Saturated logits: p[label] underflows to 0. Clipping probabilities would give the loss
+    # -log(1e-7) = 16.1 and a zero gradient through the clip; the logits give the true loss.
+    logits = tf.constant([[0.0, 1.0, -120.0], [3.0, 1.0, 0.5]])
+    with tf.GradientTape() as tape:
+        tape.watch(logits)
+        probs = tf.keras.activations.softmax(logits)
+        value = loss(tf.constant(labels), probs)
+    want = float(tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)(
+        tf.constant([2, 0]), logits))
+    assert abs(float(value) - want) < 1e-4 and want > 60
+    g = tape.gradient(value, logits).numpy()
+    np.testing.assert_allclose(g[0, 2], -0.5, atol=1e-6)   # d(mean loss)/d logit of the label
+    # the same probabilities made another way (no activation) take the clipped path
+    plain = tf.constant(probs.numpy())
+    assert abs(float(loss(tf.constant(labels), plain)) - want) > 10
+
+
+def test_sigmoid_output_binary_crossentropy_uses_its_logits():
+    logits = tf.constant([[40.0, -3.0]])
+    probs = tf.keras.activations.sigmoid(logits)
+    got = float(tf.keras.losses.BinaryCrossentropy()(tf.constant([[0.0, 1.0]]), probs))
+    want = float(tf.keras.losses.BinaryCrossentropy(from_logits=True)(
+        tf.constant([[0.0, 1.0]]), logits))
+    assert abs(got - want) < 1e-5 and want > 20   # clipping would cap the first term at 16.1

@@ -97,7 +97,9 @@ class ArrayBatches:
         xp = backend.xp
 
         def take(a, sel):
-            return Tensor(xp.asarray(a[sel]))
+            b = a[sel]
+            # a shuffled batch is a fresh gather only tapegrad holds; a slice is the caller's
+            return Tensor(backend.owned(b) if order is not None and xp is numpy else xp.asarray(b))
 
         for i in range(self.steps):
             sel = order[i * bs:(i + 1) * bs] if order is not None else slice(i * bs, (i + 1) * bs)
