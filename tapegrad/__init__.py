@@ -40,7 +40,7 @@ dtypes = types.SimpleNamespace(
     float16=float16, float32=float32, float64=float64, int8=int8, int16=int16, int32=int32,
     int64=int64, uint8=uint8, bool=bool, string=string, as_dtype=backend.as_dtype, DType=DType,
 )
-config = types.SimpleNamespace(list_physical_devices=backend.list_physical_devices)
+from . import config  # noqa: E402 - tf.config (devices, threading)
 
 __version__ = "0.1.0"
 

@@ -66,6 +66,61 @@ def _tune_host_allocator():
 host_allocator_tuned = _tune_host_allocator()
 
 
+# ---------------------------------------------------------------- threads for large array passes
+
+# BLAS runs matrix products on several threads; NumPy's elementwise passes (im2col, pooling,
+# ReLU and its gradient, bias adds) run on one. They release the GIL on large arrays, so the
+# hot ones split the batch axis over a small thread pool, as PyTorch's intra-op threads do.
+# TAPEGRAD_NUM_THREADS (else OMP_NUM_THREADS, else the CPUs this process may use) sets the count;
+# tf.config.threading.set_intra_op_parallelism_threads changes it at run time.
+PARALLEL_MIN_ELEMENTS = 1 << 18   # below this a pass is faster on one thread
+
+
+def _default_threads():
+    for name in ("TAPEGRAD_NUM_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(name, "")
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+num_threads = min(_default_threads(), 8)
+_executor = None
+
+
+def set_num_threads(n):
+    """Threads for large elementwise passes (0 or None: the default)."""
+    global num_threads, _executor
+    num_threads = max(1, int(n)) if n else min(_default_threads(), 8)
+    if _executor is not None:
+        _executor.shutdown(wait=False)
+        _executor = None
+
+
+def over_rows(fn, rows, size):
+    """Run `fn(lo, hi)` on row ranges [lo, hi) covering `rows` rows (the batch axis) on up to
+    `num_threads` threads when the pass touches `size` elements or more; else `fn(0, rows)`.
+    `fn` must only write disjoint row ranges (each call its own rows)."""
+    parts = min(num_threads, rows)
+    if parts <= 1 or size < PARALLEL_MIN_ELEMENTS or xp is not numpy:
+        fn(0, rows)
+        return
+    global _executor
+    if _executor is None:
+        import concurrent.futures
+
+        _executor = concurrent.futures.ThreadPoolExecutor(num_threads,
+                                                          thread_name_prefix="tapegrad")
+    bounds = [rows * i // parts for i in range(parts + 1)]
+    futures = [_executor.submit(fn, bounds[i], bounds[i + 1]) for i in range(1, parts)]
+    fn(bounds[0], bounds[1])
+    for f in futures:
+        f.result()
+
+
 # ---------------------------------------------------------------- arrays only tapegrad holds
 
 # A tape freezes (marks read-only) the arrays it saves. A saved VIEW whose base array is still

@@ -12,7 +12,7 @@ import types
 from . import backend
 from .backend import PhysicalDevice, list_physical_devices
 
-__all__ = ["LogicalDevice", "PhysicalDevice", "experimental", "functions_run_eagerly",
+__all__ = ["LogicalDevice", "PhysicalDevice", "experimental", "functions_run_eagerly", "threading",
            "get_visible_devices", "list_logical_devices", "list_physical_devices",
            "run_functions_eagerly", "set_visible_devices"]
 
@@ -112,3 +112,24 @@ experimental = types.SimpleNamespace(
     get_device_details=_get_device_details, list_physical_devices=list_physical_devices,
     get_visible_devices=get_visible_devices, set_visible_devices=set_visible_devices,
 )
+
+
+class threading:  # noqa: N801 - TensorFlow's tf.config.threading namespace
+    """tf.config.threading: the threads tapegrad's large elementwise passes use (the BLAS
+    library keeps its own, set by OMP_NUM_THREADS / OPENBLAS_NUM_THREADS before start-up)."""
+
+    @staticmethod
+    def set_intra_op_parallelism_threads(num_threads):
+        backend.set_num_threads(num_threads)
+
+    @staticmethod
+    def get_intra_op_parallelism_threads():
+        return backend.num_threads
+
+    @staticmethod
+    def set_inter_op_parallelism_threads(num_threads):
+        """Accepted for TensorFlow programs; tapegrad runs one op at a time."""
+
+    @staticmethod
+    def get_inter_op_parallelism_threads():
+        return 1

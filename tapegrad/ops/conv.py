@@ -101,10 +101,14 @@ def _im2col(x, k, s, pads, out_hw):
     (kh, kw), (sh, sw), (oh, ow) = k, s, out_hw
     n, c = x.shape[0], x.shape[3]
     cols = xp.empty((n, oh, ow, kh, kw, c), dtype=x.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            cols[:, :, :, i, j, :] = x[:, i : i + (oh - 1) * sh + 1 : sh,
-                                       j : j + (ow - 1) * sw + 1 : sw, :]
+
+    def rows(lo, hi):
+        for i in range(kh):
+            for j in range(kw):
+                cols[lo:hi, :, :, i, j, :] = x[lo:hi, i : i + (oh - 1) * sh + 1 : sh,
+                                               j : j + (ow - 1) * sw + 1 : sw, :]
+
+    backend.over_rows(rows, n, cols.size)
     return cols.reshape(n * oh * ow, kh * kw * c)
 
 
@@ -115,11 +119,15 @@ def _col2im(dcols, in_shape, k, s, pads):
     (kh, kw), (sh, sw) = k, s
     oh, ow = dcols.shape[1:3]
     full = xp.zeros((n, h + sum(pads[0]), w + sum(pads[1]), c), dtype=dcols.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            full[:, i : i + (oh - 1) * sh + 1 : sh, j : j + (ow - 1) * sw + 1 : sw] += (
-                dcols[:, :, :, i, j, :]
-            )
+
+    def rows(lo, hi):
+        for i in range(kh):
+            for j in range(kw):
+                full[lo:hi, i : i + (oh - 1) * sh + 1 : sh, j : j + (ow - 1) * sw + 1 : sw] += (
+                    dcols[lo:hi, :, :, i, j, :]
+                )
+
+    backend.over_rows(rows, n, dcols.size)
     return full[:, pads[0][0] : pads[0][0] + h, pads[1][0] : pads[1][0] + w]
 
 
@@ -199,34 +207,42 @@ def _strided_views(x, k, s, pads, out_hw, fill):
             for i in range(kh) for j in range(kw)]
 
 
-def _first_max_masks(x, ksize, strides, padding):
+def _masks_of(views, top):
     """Per window position, in row-major order, where each window's FIRST maximum sits: TF
     sends a window's gradient to one maximum, which matters at ties (ReLU zeros)."""
-    xp = _xp()
-    k, s, out_hw, pads = _pool_plan(x.shape, ksize, strides, padding)
-    views = _strided_views(x, k, s, pads, out_hw, -numpy.inf)
-    top = views[0].copy()
-    for v in views[1:]:
-        xp.maximum(top, v, out=top)
     masks, taken = [], None
     for v in views:
         m = v == top
         if taken is None:
             taken = m.copy()
         else:
-            m = xp.greater(m, taken, out=m)  # m and not taken: an earlier maximum wins ties
+            m = _xp().greater(m, taken, out=m)  # m and not taken: an earlier maximum wins ties
             taken |= m
         masks.append(m)
-    return masks, k, s, pads
+    return masks
+
+
+def _max_of(views, out):
+    out[...] = views[0]
+    for v in views[1:]:
+        _xp().maximum(out, v, out=out)
+    return out
+
+
+def _first_max_masks(x, ksize, strides, padding):
+    k, s, out_hw, pads = _pool_plan(x.shape, ksize, strides, padding)
+    views = _strided_views(x, k, s, pads, out_hw, -numpy.inf)
+    top = _max_of(views, _xp().empty(views[0].shape, dtype=x.dtype))
+    return _masks_of(views, top), k, s, pads
 
 
 @op("max_pool2d")
 def _max_pool(x, ksize=(2, 2), strides=(2, 2), padding="VALID"):
     k, s, out_hw, pads = _pool_plan(x.shape, ksize, strides, padding)
     views = _strided_views(x, k, s, pads, out_hw, -numpy.inf)
-    out = views[0].copy()
-    for v in views[1:]:
-        _xp().maximum(out, v, out=out)
+    out = _xp().empty(views[0].shape, dtype=x.dtype)
+    backend.over_rows(lambda lo, hi: _max_of([v[lo:hi] for v in views], out[lo:hi]),
+                      x.shape[0], x.size)
     return out
 
 
@@ -239,23 +255,36 @@ def _(g, out, x, ksize=(2, 2), strides=(2, 2), padding="VALID"):
 def _max_pool_scatter(x, g, ksize=(2, 2), strides=(2, 2), padding="VALID"):
     """Send each window's gradient to the (first) position of its maximum, as TF does."""
     xp = _xp()
-    masks, (kh, kw), (sh, sw), pads = _first_max_masks(x, ksize, strides, padding)
+    (kh, kw), (sh, sw), out_hw, pads = _pool_plan(x.shape, ksize, strides, padding)
+    views = _strided_views(x, (kh, kw), (sh, sw), pads, out_hw, -numpy.inf)
     n, h, w, c = x.shape
     oh, ow = g.shape[1:3]
     positions = [(i, j) for i in range(kh) for j in range(kw)]
-    if (kh, kw) == (sh, sw) and not any(p for pair in pads for p in pair):
+    tiled = (kh, kw) == (sh, sw) and not any(p for pair in pads for p in pair)
+    if tiled:
         # Windows tile the input (Keras' default pooling): each input element is in at most
         # one window, so every window position is written once, with no zeros and no +=.
         full = xp.empty((n, h, w, c), dtype=g.dtype)
         if h != oh * kh or w != ow * kw:  # rows/columns no window covers
             full[:, oh * kh:] = 0
             full[:, :, ow * kw:] = 0
+    else:
+        full = xp.zeros((n, h + sum(pads[0]), w + sum(pads[1]), c), dtype=g.dtype)
+
+    def rows(lo, hi):
+        vs = [v[lo:hi] for v in views]
+        gl = g[lo:hi]
+        masks = _masks_of(vs, _max_of(vs, xp.empty(vs[0].shape, dtype=x.dtype)))
         for (i, j), m in zip(positions, masks):
-            xp.multiply(g, m, out=full[:, i:oh * kh:kh, j:ow * kw:kw])
+            if tiled:
+                xp.multiply(gl, m, out=full[lo:hi, i:oh * kh:kh, j:ow * kw:kw])
+            else:
+                full[lo:hi, i : i + (oh - 1) * sh + 1 : sh,
+                     j : j + (ow - 1) * sw + 1 : sw] += gl * m
+
+    backend.over_rows(rows, n, x.size)
+    if tiled:
         return full
-    full = xp.zeros((n, h + sum(pads[0]), w + sum(pads[1]), c), dtype=g.dtype)
-    for (i, j), m in zip(positions, masks):
-        full[:, i : i + (oh - 1) * sh + 1 : sh, j : j + (ow - 1) * sw + 1 : sw] += g * m
     return full[:, pads[0][0] : pads[0][0] + h, pads[1][0] : pads[1][0] + w]
 
 

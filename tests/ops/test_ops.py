@@ -403,3 +403,66 @@ def test_reductions_take_axis_as_tensor_list_or_negative():
     for axis in (tf.constant([0, 2]), [0, 2], (0, -1), [-3, -1]):
         np.testing.assert_allclose(tf.reduce_sum(x, axis=axis).numpy(),
                                    x.numpy().sum(axis=(0, 2)))
+
+
+# ---------------------------------------------------------------- the threaded passes
+
+THREADED = ["conv2d", "im2col", "col2im", "max_pool2d", "max_pool2d_scatter",
+            "max_pool2d_gather", "relu", "relu_grad", "add"]
+
+
+@pytest.fixture
+def every_pass_threaded(monkeypatch):
+    # Large passes split the batch over threads (backend.over_rows); the samples are small,
+    # so lower the threshold to run those code paths on them, with an uneven split.
+    from tapegrad import backend
+
+    monkeypatch.setattr(backend, "PARALLEL_MIN_ELEMENTS", 0)
+    backend.set_num_threads(3)
+    yield
+    backend.set_num_threads(None)
+
+
+@pytest.mark.parametrize("name", THREADED)
+def test_threaded_passes_match_the_reference_and_finite_differences(every_pass_threaded, name):
+    row = ROWS[name]
+    rng = np.random.default_rng(4)
+    for sample in samples_of(row):
+        check_forward(row, sample, np.float64)
+        if sample.check_grad:
+            check_vjp(row.fn, [np.asarray(a) for a in sample.args], sample.kwargs,
+                      _diff_positions(row, sample), rng, row.grad_rtol, row.grad_atol,
+                      f"{row.name} {sample} (threaded)")
+
+
+def test_threaded_bias_add_and_pool_on_a_real_batch(every_pass_threaded):
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((7, 9, 9, 4))
+    b = rng.standard_normal(4)
+    np.testing.assert_array_equal(tf.add(tf.constant(x), tf.constant(b)).numpy(), x + b)
+    # broadcasting that grows the result is not split (the output is not x's shape)
+    np.testing.assert_array_equal(
+        tf.add(tf.constant(x[..., :1]), tf.constant(b)).numpy(), x[..., :1] + b)
+    from op_db import max_pool_ref
+
+    np.testing.assert_array_equal(tf.nn.max_pool2d(tf.constant(x), 2, 2, "VALID").numpy(),
+                                  max_pool_ref(x, (2, 2), (2, 2), "VALID"))
+
+
+def test_tf_config_threading_sets_the_threads_of_the_large_passes():
+    from tapegrad import backend
+
+    assert callable(tf.config.set_visible_devices) and callable(tf.config.get_visible_devices)
+    tf.config.threading.set_intra_op_parallelism_threads(3)
+    try:
+        assert tf.config.threading.get_intra_op_parallelism_threads() == 3
+        assert backend.num_threads == 3
+        calls = []
+        backend.over_rows(lambda lo, hi: calls.append((lo, hi)), 10,
+                          backend.PARALLEL_MIN_ELEMENTS)
+        assert sorted(calls) == [(0, 3), (3, 6), (6, 10)]   # every row once, in 3 parts
+        calls.clear()
+        backend.over_rows(lambda lo, hi: calls.append((lo, hi)), 10, 100)  # small: one call
+        assert calls == [(0, 10)]
+    finally:
+        tf.config.threading.set_intra_op_parallelism_threads(0)
