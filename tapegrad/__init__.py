@@ -11,7 +11,7 @@
 import importlib
 import types
 
-from . import backend, errors, nest, random
+from . import backend, config, errors, nest, random
 from . import linalg, math, nn  # noqa: F401 - public namespaces
 from .backend import (bool_ as bool, device, float16, float32, float64, int8, int16, int32,  # noqa: A004
                       int64, string, uint8)
@@ -40,7 +40,6 @@ dtypes = types.SimpleNamespace(
     float16=float16, float32=float32, float64=float64, int8=int8, int16=int16, int32=int32,
     int64=int64, uint8=uint8, bool=bool, string=string, as_dtype=backend.as_dtype, DType=DType,
 )
-from . import config  # noqa: E402 - tf.config (devices, threading)
 
 __version__ = "0.1.0"
 

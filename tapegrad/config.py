@@ -12,9 +12,18 @@ import types
 from . import backend
 from .backend import PhysicalDevice, list_physical_devices
 
-__all__ = ["LogicalDevice", "PhysicalDevice", "experimental", "functions_run_eagerly", "threading",
-           "get_visible_devices", "list_logical_devices", "list_physical_devices",
-           "run_functions_eagerly", "set_visible_devices"]
+__all__ = [
+    "LogicalDevice",
+    "PhysicalDevice",
+    "experimental",
+    "functions_run_eagerly",
+    "get_visible_devices",
+    "list_logical_devices",
+    "list_physical_devices",
+    "run_functions_eagerly",
+    "set_visible_devices",
+    "threading",
+]
 
 _gpu_hidden = False
 
@@ -114,7 +123,7 @@ experimental = types.SimpleNamespace(
 )
 
 
-class threading:  # noqa: N801 - TensorFlow's tf.config.threading namespace
+class threading:
     """tf.config.threading: the threads tapegrad's large elementwise passes use (the BLAS
     library keeps its own, set by OMP_NUM_THREADS / OPENBLAS_NUM_THREADS before start-up)."""
 

@@ -23,7 +23,7 @@ EPS = 1e-7
 # from the heap, not fresh page-faulting mmaps: see tapegrad/backend.py), so that the ratio
 # measures the framework, not glibc's defaults.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-from tapegrad.backend import _tune_host_allocator  # noqa: E402
+from tapegrad.backend import _tune_host_allocator
 
 _tune_host_allocator()
 
