@@ -100,6 +100,17 @@ class Op:
             if a.__class__ is not Tensor:
                 if a.__class__ is Variable:
                     variables = True
+                elif len(args) == 2 and (a.__class__ is float or a.__class__ is int) and (
+                        self.same_dtype):
+                    # x * 2.0, 3 * x: the number takes the floating tensor's dtype
+                    other = args[1] if a is args[0] else args[0]
+                    if other.__class__ is not Tensor or other.value.dtype.kind != "f":
+                        inputs = _as_inputs(self, args)
+                        variables = True
+                        break
+                    c = Tensor(backend.xp.asarray(a, dtype=other.value.dtype))
+                    inputs = (c, other) if a is args[0] else (other, c)
+                    break
                 else:
                     inputs = _as_inputs(self, args)
                     variables = True  # (maybe: look again below)
