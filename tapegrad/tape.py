@@ -60,6 +60,14 @@ def record(op, inputs, output, params):
         ids.add(id(output))
 
 
+def _run_rule(o, g, rec, ids):
+    inputs = rec.inputs
+    if o.rule_wants_needs:
+        needs = [id(x) in ids and x.value.dtype.kind == "f" for x in inputs]
+        return o.rule(g, rec.output, *inputs, needs=needs, **rec.params)
+    return o.rule(g, rec.output, *inputs, **rec.params)
+
+
 def _watched_ancestors(t, tensors):
     """Ids of the watched tensors/variables that `tensors` depend on (walks t's records)."""
     ids = {id(x) for x in tensors}
@@ -289,8 +297,8 @@ class GradientTape:
                 g = convert_to_tensor(output_gradients[i], dtype=t.dtype)
             else:
                 v = t.value  # (asarray makes the common 0-d seed 4x faster than ones)
-                g = Tensor(backend.xp.ones(v.shape, v.dtype) if v.ndim
-                           else backend.xp.asarray(1, dtype=v.dtype))
+                xp = backend.namespace(v)  # on the target's device
+                g = Tensor(xp.ones(v.shape, v.dtype) if v.ndim else xp.asarray(1, dtype=v.dtype))
             cot[id(t)] = cot[id(t)] + g if id(t) in cot else g
         keep = {id(s) for s in sources}
         norms = {}
@@ -299,6 +307,7 @@ class GradientTape:
             position = _active.index(self)
             _active.remove(self)
         checking = core.check_numerics_enabled
+        gpu = backend.cupy is not None
         raw_sum = not _active and not checking  # no tape records the sums: plain array adds
         get, pop = cot.get, cot.pop
         try:
@@ -310,7 +319,10 @@ class GradientTape:
                 inputs, o = rec.inputs, rec.op
                 if checking:
                     core.current_rule = o.name
-                if o.rule_wants_needs:
+                if gpu:  # a rule runs where its op ran, whatever the current device
+                    with backend.device(backend.array_device(rec.output.value)):
+                        gs = _run_rule(o, g, rec, ids)
+                elif o.rule_wants_needs:
                     needs = [id(x) in ids and x.value.dtype.kind == "f" for x in inputs]
                     gs = o.rule(g, rec.output, *inputs, needs=needs, **rec.params)
                 else:

@@ -187,5 +187,9 @@ class Mean(Metric):
         _accumulate(self.count, w.sum(dtype=numpy.float64))
 
     def result(self):
-        count = self.count.value
-        return self._tensor(self.total.value / count if count != 0 else 0.0)
+        total, count = self.total.value, self.count.value
+        xp = backend.namespace(total)
+        if xp is numpy:
+            return self._tensor(total / count if count != 0 else 0.0)
+        nonzero = count != 0  # on the device: `if count != 0` would wait for the GPU
+        return self._tensor(xp.where(nonzero, total / xp.where(nonzero, count, 1), 0.0))

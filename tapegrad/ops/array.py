@@ -5,7 +5,7 @@ import numpy
 from .. import backend
 from ..errors import InvalidArgumentError
 from ..tensor import Tensor, convert_to_tensor
-from .core import op, sum_to
+from .core import op, sum_to, to_device_of
 
 
 def _xp():
@@ -330,12 +330,13 @@ def reverse(tensor, axis, name=None):
 
 @op("identity")
 def identity(x):
-    return x
+    """x, or under `tf.device` a copy of x on that device: the explicit move."""
+    return backend.asarray(x) if backend.cupy is not None else x
 
 
 @identity.vjp
 def _(g, out, x):
-    return g
+    return to_device_of(g, x)
 
 
 @op("stop_gradient", differentiable=False)

@@ -119,6 +119,8 @@ class Op:
                 dt = a.value.dtype
             elif a.value.dtype != dt and self.same_dtype:
                 raise _dtype_mismatch(self.name, args)
+        if backend.cupy is not None:  # a GPU is in use: every input must live on this device
+            backend.check_placement(self.name, inputs)
         recording = _active and self.differentiable
         if recording and variables and self.reads_variables:
             inputs = [read_variable(x) if x.__class__ is Variable else x for x in inputs]
@@ -217,7 +219,8 @@ def _unalias(value, args):
     # A view of a Variable's storage (identity, reshape, slicing) would change with the next
     # in-place assign: a Tensor is a snapshot, as tf.identity(v) is in TensorFlow.
     for a in args:
-        if a.__class__ is Variable and backend.xp.may_share_memory(value, a.value):
+        if a.__class__ is Variable and a.value.__class__ is value.__class__ and (
+                backend.xp.may_share_memory(value, a.value)):
             return value.copy()
     return value
 
@@ -246,7 +249,16 @@ def _read_variable(v):
 
 @_read_variable.vjp
 def _(g, out, v):
-    return g
+    return to_device_of(g, v)
+
+
+def to_device_of(g, x):
+    """The gradient `g` on the device where `x` lives: a gradient through a copy (identity
+    under another device) goes back to its source. Free when no GPU is in use."""
+    if backend.cupy is None or backend.array_device(g.value) == backend.array_device(x.value):
+        return g
+    with backend.device(backend.array_device(x.value)):
+        return OPS["identity"](g)
 
 
 _read_variable.reads_variables = False

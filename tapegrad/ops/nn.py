@@ -4,7 +4,7 @@ import math as _math
 
 import numpy
 
-from .. import backend
+from .. import backend, kernels
 from ..errors import InvalidArgumentError
 from ..tensor import Tensor, convert_to_tensor
 from .array import cast, one_hot
@@ -40,6 +40,8 @@ def _relu_grad(out, g):
     A product, not `where`: NumPy's where branches per element and is ~10x slower on the
     random masks a ReLU makes (ReLU is in every hot path)."""
     xp = _xp()
+    if kernels.available(xp) and g.shape == out.shape:
+        return kernels.relu_grad(g, out)
     if g.ndim < 2 or g.size < backend.PARALLEL_MIN_ELEMENTS or g.shape != out.shape:
         return xp.multiply(g, out > 0)
     res = xp.empty(g.shape, dtype=g.dtype)
@@ -195,16 +197,25 @@ def log_softmax(logits, axis=None, name=None):
 def _sparse_xent(logits, labels):
     xp = _xp()
     n = logits.shape[-1]
-    if labels.size and (labels.min() < 0 or labels.max() >= n):
-        bad = labels[(labels < 0) | (labels >= n)]
-        raise InvalidArgumentError(
-            f"sparse_softmax_cross_entropy: labels must be in [0, {n}) for {n} classes, found "
-            f"{bad.ravel()[:5].tolist()}; check the labels or the number of output units"
-        )
+    bad = None
+    if xp is numpy:
+        if labels.size and (labels.min() < 0 or labels.max() >= n):
+            found = labels[(labels < 0) | (labels >= n)]
+            raise InvalidArgumentError(
+                f"sparse_softmax_cross_entropy: labels must be in [0, {n}) for {n} classes, "
+                f"found {found.ravel()[:5].tolist()}; check the labels or the number of output "
+                "units"
+            )
+    else:
+        # On a GPU the check would copy the labels to the host every step; as TensorFlow on
+        # a GPU does, an out-of-range label gives a NaN loss instead of an error.
+        bad = (labels < 0) | (labels >= n)
+        labels = xp.where(bad, 0, labels)
     z = logits - xp.max(logits, axis=-1, keepdims=True)
     lse = xp.log(xp.sum(xp.exp(z), axis=-1))
     picked = xp.take_along_axis(z, labels[..., None].astype(numpy.int64), axis=-1)[..., 0]
-    return lse - picked
+    loss = lse - picked
+    return loss if bad is None else xp.where(bad, xp.nan, loss).astype(loss.dtype)
 
 
 @_sparse_xent.vjp

@@ -141,3 +141,51 @@ def test_seed_style_program_matches_the_cpu(gpu, program):
     np.testing.assert_allclose(loss, want_loss, rtol=1e-4)
     for w, v in zip(weights, want_weights):
         np.testing.assert_allclose(w, v, rtol=1e-3, atol=1e-5)
+
+
+# ---------------------------------------------------------------- fused kernels (real CuPy only)
+
+
+@pytest.fixture
+def cupy_only():
+    import fake_cupy
+
+    cp = backend._find_cupy() if backend._probed is not fake_cupy else None
+    if cp is None or cp is fake_cupy:
+        pytest.skip(backend.NO_GPU)
+    before = backend.current_device()
+    backend.set_device("/GPU:0")
+    try:
+        yield cp
+    finally:
+        backend.set_device(before)
+
+
+def test_fused_adam_kernel_matches_the_array_code(cupy_only):
+    from tapegrad import kernels
+
+    cp = cupy_only
+    assert kernels.available(cp)
+    rng = np.random.default_rng(0)
+    p, g, m, v = (rng.standard_normal(1000).astype(np.float32) for _ in range(4))
+    v = np.abs(v)
+    alpha, b1, b2, eps = 1e-3, 0.9, 0.999, 1e-7
+    m2 = m + (g - m) * (1 - b1)
+    v2 = v + (g * g - v) * (1 - b2)
+    want = p - alpha * m2 / (np.sqrt(v2) + eps)
+    dm, dv = cp.asarray(m), cp.asarray(v)
+    got = kernels.adam(cp.asarray(g), cp.asarray(p), dm, dv, alpha, b1, b2, eps)
+    np.testing.assert_allclose(cp.asnumpy(got), want, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(cp.asnumpy(dm), m2, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(cp.asnumpy(dv), v2, rtol=1e-6, atol=1e-7)
+
+
+def test_fused_relu_grad_kernel_matches_the_array_code(cupy_only):
+    from tapegrad import kernels
+
+    cp = cupy_only
+    rng = np.random.default_rng(1)
+    out = np.maximum(rng.standard_normal((64, 33)), 0).astype(np.float32)
+    g = rng.standard_normal((64, 33)).astype(np.float32)
+    got = kernels.relu_grad(cp.asarray(g), cp.asarray(out))
+    np.testing.assert_array_equal(cp.asnumpy(got), g * (out > 0))

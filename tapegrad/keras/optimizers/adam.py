@@ -2,7 +2,7 @@
 
 import math
 
-from ... import backend
+from ... import backend, kernels
 from .base import Optimizer
 from .updates import storage, subtract_from
 
@@ -34,6 +34,10 @@ class Adam(Optimizer):
         b1, b2 = float(self.beta_1), float(self.beta_2)
         alpha = learning_rate * math.sqrt(1.0 - b2**step) / (1.0 - b1**step)
         m, v = storage(slots[0]), storage(slots[1])
+        if not self.amsgrad and kernels.available(xp):  # one fused kernel on a GPU
+            variable.value = kernels.adam(gradient, variable.value, m, v, alpha, b1, b2,
+                                          self.epsilon)
+            return
         tmp = self._scratch(gradient)
         xp.subtract(gradient, m, out=tmp)
         tmp *= 1.0 - b1

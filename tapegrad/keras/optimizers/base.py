@@ -74,8 +74,12 @@ class Optimizer(OptimizerState):
         self.ema_momentum = ema_momentum
         self.ema_overwrite_frequency = ema_overwrite_frequency
         self.built = False
-        self._iterations = Variable(numpy.int64(0), trainable=False, dtype=backend.int64,
-                                    name=f"{name}/iterations")
+        # The step count and the learning rate live on the host even when a GPU is in use
+        # (as PyTorch keeps `step` and `lr`): the update reads them as Python numbers every
+        # step, and a device copy would make each step wait for the GPU.
+        with backend.device("/CPU:0"):
+            self._iterations = Variable(numpy.int64(0), trainable=False, dtype=backend.int64,
+                                        name=f"{name}/iterations")
         self._learning_rate = None
         self.learning_rate = learning_rate
         self._vars = []  # variables in order of first sight (keeps their ids valid)
@@ -133,8 +137,9 @@ class Optimizer(OptimizerState):
         if isinstance(self._learning_rate, Variable):
             assign(self._learning_rate, value)
         else:
-            self._learning_rate = Variable(numpy.float32(value), trainable=False,
-                                           name=f"{self.name}/learning_rate")
+            with backend.device("/CPU:0"):  # host-resident, see __init__
+                self._learning_rate = Variable(numpy.float32(value), trainable=False,
+                                               name=f"{self.name}/learning_rate")
 
     lr = learning_rate  # the TF1 / Keras 2 alias, readable and settable
 

@@ -57,7 +57,8 @@ def current_value(schedule, step, step_variable):
     """`schedule` at `step` as a float: the fast path for built-ins, `__call__` otherwise."""
     if type(schedule).__call__ is LearningRateSchedule.__call__:
         return schedule.value_at(step)
-    return float(schedule(step_variable))
+    # the step as a tensor on the current device: a user's schedule may compute with it
+    return float(schedule(Tensor(backend.xp.asarray(step, dtype=backend.int64))))
 
 
 class ExponentialDecay(LearningRateSchedule):

@@ -14,8 +14,16 @@ from ...errors import InvalidArgumentError
 
 
 def writeable(a):
-    """Whether `a` may be written in place (CuPy arrays have no flag and are never frozen)."""
+    """Whether `a` may be written in place (CuPy arrays have no flag and are never frozen):
+    for an optimizer's own slots, which no tape sees."""
     return getattr(a.flags, "writeable", True)
+
+
+def _in_place(a):
+    """Whether a model variable's array may be updated in place: a NumPy array no tape froze.
+    A CuPy array has no read-only flag to say whether a tape saved it, so a GPU variable
+    always moves to a new array (CuPy's memory pool makes that cheap)."""
+    return isinstance(a, numpy.ndarray) and a.flags.writeable
 
 
 def storage(var):
@@ -29,7 +37,7 @@ def storage(var):
 def subtract_from(var, update):
     """var -= update: in place when var's array is writeable, else into a new array."""
     a = var.value
-    if writeable(a):
+    if _in_place(a):
         a -= update
     else:
         var.value = a - update
@@ -38,7 +46,7 @@ def subtract_from(var, update):
 def add_to(var, update):
     """var += update, copy-on-write like `subtract_from`."""
     a = var.value
-    if writeable(a):
+    if _in_place(a):
         a += update
     else:
         var.value = a + update
@@ -47,7 +55,7 @@ def add_to(var, update):
 def scale_by(var, factor):
     """var *= factor, copy-on-write like `subtract_from`."""
     a = var.value
-    if writeable(a):
+    if _in_place(a):
         a *= factor
     else:
         var.value = a * factor
