@@ -97,6 +97,8 @@ def run_script(fw, workload, args, extra=()):
     """Run one framework's script once; returns its JSON record (with `error` on failure)."""
     key, _, script, fw_args, kind = fw
     cmd = [interpreter(kind), os.path.join(PEERS, script), "--json", *fw_args, *extra]
+    if getattr(args, "device", "cpu") == "gpu" and workload is not None:
+        cmd += ["--device", "gpu"]
     if workload is not None:
         repeats = args.fit_repeats if workload == "fitepoch" else args.repeats
         cmd += ["--workload", workload, "--repeats", str(repeats)]
@@ -252,7 +254,15 @@ def parse_args(argv=None, default_workloads=WORKLOADS):
     p.add_argument("--retry-busy", type=int, default=0,
                    help="run again, up to this many times, a run during which other processes "
                         "took more than 15%% of the CPUs; the least disturbed run is kept")
+    p.add_argument("--device", choices=["cpu", "gpu"], default="cpu",
+                   help="gpu: tapegrad on CuPy against PyTorch on CUDA, the training steps only "
+                        "(default workloads mlp1024,cnn256)")
     args = p.parse_args(argv)
+    if args.device == "gpu":
+        if args.workloads == ",".join(default_workloads):
+            args.workloads = "mlp1024,cnn256"
+        if args.frameworks == ",".join(fw[0] for fw in FRAMEWORKS):
+            args.frameworks = "tapegrad,torch"
     if args.quick:
         args.rounds, args.repeats = 1, min(args.repeats, 3)
     args.workloads = [w for w in args.workloads.split(",") if w and w != "numpy_floor"]

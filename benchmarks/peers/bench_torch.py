@@ -23,6 +23,9 @@ except ImportError as e:
 torch.set_num_threads(common.THREADS)
 torch.manual_seed(0)
 EPS = 1e-7
+DEVICE = torch.device("cuda" if args.device == "gpu" else "cpu")
+if args.device == "gpu" and not torch.cuda.is_available():
+    common.skip("torch", "no CUDA device (or a CPU-only torch build)", args.json, args.workload)
 
 
 def sparse_ce_on_probs(probs, labels):
@@ -47,7 +50,8 @@ def cycle(workload, nchw=False):
     batches = []
     for x, y in common.batch_pool(workload):
         x = torch.from_numpy(x)
-        batches.append((x.permute(0, 3, 1, 2).contiguous() if nchw else x, torch.from_numpy(y)))
+        x = x.permute(0, 3, 1, 2).contiguous() if nchw else x
+        batches.append((x.to(DEVICE), torch.from_numpy(y).to(DEVICE)))
     state = {"i": 0}
 
     def next_batch():
@@ -69,12 +73,15 @@ def train_step_fn(model, loss_fn, optimizer):
 def build(workload):
     if workload in ("mlp32", "mlp1024", "cnn32", "cnn256"):
         mlp = workload.startswith("mlp")
-        model = seed000_model() if mlp else seed003_model()
+        model = (seed000_model() if mlp else seed003_model()).to(DEVICE)
         loss_fn = sparse_ce_on_probs if mlp else nn.functional.cross_entropy
         step = train_step_fn(model, loss_fn, torch.optim.Adam(model.parameters(), lr=1e-3,
                                                                eps=EPS))
         next_batch = cycle(workload, nchw=not mlp)
-        return {"step": lambda: step(*next_batch())}
+        sync = {"sync": lambda out: torch.cuda.synchronize()} if args.device == "gpu" else {}
+        return {"step": lambda: step(*next_batch()), **sync}
+    if args.device == "gpu":
+        raise common.Unsupported("the GPU rows are mlp32, mlp1024, cnn32 and cnn256")
 
     if workload == "mlp001":
         w1 = (torch.rand(784, 512) * 0.1).requires_grad_()
@@ -128,4 +135,5 @@ def build(workload):
     raise common.Unsupported(f"unknown workload {workload}")
 
 
-common.main("torch", torch.__version__, build, args, threads=torch.get_num_threads())
+common.main("torch", torch.__version__, build, args, threads=torch.get_num_threads(),
+            device=args.device)

@@ -61,6 +61,8 @@ def parse_args(framework, variants=None):
     p.add_argument("--repeats", type=int, default=5, help="timed repeats (default 5)")
     p.add_argument("--quick", action="store_true", help="short repeats, a tenth of fitepoch")
     p.add_argument("--json", action="store_true", help="print only the JSON line")
+    p.add_argument("--device", choices=["cpu", "gpu"], default="cpu",
+                   help="gpu: tapegrad on CuPy, torch on CUDA (the step workloads only)")
     p.add_argument("--check", action="store_true",
                    help="print the framework's version as JSON and exit (3: not installed)")
     if variants:
