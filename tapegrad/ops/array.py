@@ -368,13 +368,10 @@ def cast(x, dtype, name=None):
 @op("one_hot", differentiable=False)
 def _one_hot(indices, depth=0, on_value=1.0, off_value=0.0, dtype=None):
     xp = _xp()
-    out = xp.full(indices.shape + (depth,), off_value, dtype=dtype)
-    valid = (indices >= 0) & (indices < depth)  # out-of-range rows are all off, as in TF
-    idx = xp.where(valid, indices, 0)
-    xp.put_along_axis(out, idx[..., None].astype(numpy.int64), xp.asarray(on_value, dtype),
-                      axis=-1)
-    out[~valid] = off_value
-    return out
+    hot = indices[..., None] == xp.arange(depth)  # out-of-range rows are all off, as in TF
+    if on_value == 1 and off_value == 0:
+        return hot.astype(dtype)
+    return xp.where(hot, xp.asarray(on_value, dtype), xp.asarray(off_value, dtype))
 
 
 def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None, name=None):

@@ -7,7 +7,7 @@ import numpy
 from .. import backend, kernels
 from ..errors import InvalidArgumentError
 from ..tensor import Tensor, convert_to_tensor
-from .array import cast, one_hot
+from .array import cast, expand_dims, one_hot
 from .core import op
 from .math import erf, exp, reduce_sum, where, zeros_like
 
@@ -213,16 +213,48 @@ def _sparse_xent(logits, labels):
         labels = xp.where(bad, 0, labels)
     z = logits - xp.max(logits, axis=-1, keepdims=True)
     lse = xp.log(xp.sum(xp.exp(z), axis=-1))
-    picked = xp.take_along_axis(z, labels[..., None].astype(numpy.int64), axis=-1)[..., 0]
-    loss = lse - picked
+    loss = lse - _pick(xp, z, labels)
     return loss if bad is None else xp.where(bad, xp.nan, loss).astype(loss.dtype)
+
+
+def _pick(xp, z, labels):
+    """z[..., labels]: each row's entry at its label."""
+    if z.ndim == 2:
+        return z[xp.arange(z.shape[0]), labels]
+    return xp.take_along_axis(z, labels[..., None].astype(numpy.int64), axis=-1)[..., 0]
 
 
 @_sparse_xent.vjp
 def _(g, out, logits, labels):
-    # d/dlogits = softmax(logits) - onehot(labels): one fused rule instead of four ops.
+    return _sparse_xent_grad(logits, labels, g), None
+
+
+@op("sparse_softmax_cross_entropy_grad", same_dtype=False)
+def _sparse_xent_grad(logits, labels, g):
+    """g * (softmax(logits) - onehot(labels)): the loss's gradient in one pass, no one-hot
+    array (PyTorch's nll_loss backward writes the -1s the same way)."""
+    xp = _xp()
+    p = xp.exp(logits - xp.max(logits, axis=-1, keepdims=True))
+    p /= xp.sum(p, axis=-1, keepdims=True)
+    flat = p.reshape(-1, p.shape[-1])
+    rows = xp.arange(flat.shape[0])
+    labels = labels.reshape(-1)
+    if xp is not numpy:  # unchecked on a GPU (the loss is NaN there): keep the write in bounds
+        labels = xp.clip(labels, 0, flat.shape[1] - 1)
+    flat[rows, labels] -= 1  # (on the CPU the forward checked the labels)
+    p *= g[..., None]
+    return p
+
+
+@_sparse_xent_grad.vjp
+def _(gg, out, logits, labels, g):
+    # out = g * (s - onehot), s = softmax(logits): linear in g, and through s in logits.
+    s = _softmax(logits)
     n = logits.value.shape[-1]
-    return g[..., None] * (_softmax(logits) - one_hot(labels, n, dtype=logits.dtype)), None
+    gs = gg * expand_dims(g, -1)
+    d_logits = s * (gs - reduce_sum(gs * s, axis=-1, keepdims=True))
+    d_g = reduce_sum(gg * (s - one_hot(labels, n, dtype=logits.dtype)), axis=-1)
+    return d_logits, None, d_g
 
 
 def sparse_softmax_cross_entropy_with_logits(labels, logits, name=None):

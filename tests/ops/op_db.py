@@ -519,6 +519,17 @@ def xent_samples(sparse):
     return samples
 
 
+def sparse_xent_grad_samples(rng):
+    return [Sample((s.args[0], s.args[1], real()(rng, np.shape(s.args[1]))))
+            for s in xent_samples(sparse=True)(rng)]
+
+
+def _sparse_xent_grad_ref(z, y, g):
+    s = np.exp(_log_softmax(z))
+    onehot = (y[..., None] == np.arange(z.shape[-1])).astype(s.dtype)
+    return g[..., None] * (s - onehot)
+
+
 def variadic_samples(shapes_list, kwargs_list):
     def samples(rng):
         return [Sample(tuple(real()(rng, s) for s in shapes), dict(kw))
@@ -712,6 +723,8 @@ OP_DB = [
            lambda logits, labels: tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits),
            lambda z, y: -np.take_along_axis(_log_softmax(z), y[..., None].astype(int), -1)[..., 0],
            xent_samples(sparse=True), nondiff=(1,), second_order=True),
+    OpInfo("sparse_softmax_cross_entropy_grad", _op("sparse_softmax_cross_entropy_grad"),
+           _sparse_xent_grad_ref, sparse_xent_grad_samples, nondiff=(1,), second_order=True),
     OpInfo("softmax_cross_entropy",
            lambda logits, labels: tf.nn.softmax_cross_entropy_with_logits(labels, logits),
            lambda z, p: -np.sum(p * _log_softmax(z), -1), xent_samples(sparse=False),
