@@ -225,3 +225,33 @@ def test_serialize_deserialize_allowlist():
     assert isinstance(layer, L.Dense) and layer.units == 3
     with pytest.raises(ValueError, match="custom_objects"):
         L.deserialize({"class_name": "os.system", "config": {}})
+
+
+def test_trainable_variables_follow_every_structure_change():
+    # model.trainable_variables is cached between structure changes: each change must show
+    model = tf.keras.Sequential([tf.keras.layers.Dense(3, input_shape=(2,))])
+    assert len(model.trainable_variables) == 2
+    model.add(tf.keras.layers.Dense(1))
+    assert len(model.trainable_variables) == 4
+    model.layers[0].trainable = False
+    assert len(model.trainable_variables) == 2 and len(model.non_trainable_variables) == 2
+    model.layers[0].trainable = True
+    model.pop()
+    assert len(model.trainable_variables) == 2
+
+    class WithExtra(tf.keras.layers.Layer):
+        def build(self, input_shape):
+            self.w = self.add_weight("w", (input_shape[-1], 1))
+
+        def call(self, x):
+            return tf.matmul(x, self.w)
+
+    inner = WithExtra()
+    outer = tf.keras.Sequential([inner])
+    assert outer.trainable_variables == []
+    outer(tf.ones((1, 4)))                       # build adds a weight
+    assert [v.shape for v in outer.trainable_variables] == [(4, 1)]
+    inner.extra = tf.Variable(1.0)               # a Variable assigned later is tracked
+    assert len(outer.trainable_variables) == 2
+    inner.extra.trainable = False                # a Variable's own flag is read each time
+    assert len(outer.trainable_variables) == 1
