@@ -67,6 +67,11 @@ def init(comm=None, timeout=None):
         _world = World(timeout=limit)
         return
     _world = World(mpi, mpi.COMM_WORLD if comm is None else comm, limit)
+    if _world.local_size > 1 and not os.environ.get("TAPEGRAD_NUM_THREADS"):
+        # ranks on one machine share its CPUs: each gets its share of elementwise threads
+        from .. import backend
+
+        backend.set_num_threads(max(1, backend.num_threads // _world.local_size))
     if _world.size > 1:
         _world.previous_excepthook = sys.excepthook
         sys.excepthook = _abort_on_uncaught

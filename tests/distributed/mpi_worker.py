@@ -119,6 +119,9 @@ def scenario_collectives(out):
     seen["grads"] = {k: None if g is None else g.numpy().tolist() for k, g in grads.items()}
     stats = hvd.collective_stats()
     seen["stats_calls"] = stats["calls"]
+    from tapegrad import backend
+
+    seen["threads"] = [backend.num_threads, backend._default_threads(), hvd.local_size()]
     with open(os.path.join(out, f"rank{r}.json"), "w") as f:
         json.dump(seen, f)
 

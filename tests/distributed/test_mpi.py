@@ -117,6 +117,9 @@ def test_collectives_on_two_ranks(tmp_path):
         # a: both ranks; b: rank 1 only (rank 0 counts as zero); c: nobody, so None.
         assert s["grads"] == {"a": [2.0, 4.0], "b": 2.5, "c": None}
     assert seen[0]["stats_calls"] == seen[1]["stats_calls"]
+    for s in seen:  # two ranks on one machine split its elementwise threads
+        threads, default, local = s["threads"]
+        assert local == 2 and threads == max(1, min(default, 8) // 2)
 
 
 @needs_callbacks
