@@ -493,7 +493,39 @@ def _keep_shape(shape, axis):
 
 @op("reduce_sum")
 def reduce_sum(x, axis=None, keepdims=False):
-    return x.sum(axis=_axis(axis), keepdims=keepdims)
+    axis = _axis(axis)
+    lead = _leading_axes(axis, x)
+    if lead:
+        # Summing over the leading axes (a bias's gradient: every axis but the channels) as
+        # ones @ x: BLAS's threaded product is ~4x faster than NumPy's sum there.
+        m = 1
+        for d in x.shape[:lead]:
+            m *= d
+        r = _ones(m, x.dtype) @ x.reshape(m, -1)
+        return r.reshape(((1,) * lead if keepdims else ()) + x.shape[lead:])
+    return x.sum(axis=axis, keepdims=keepdims)
+
+
+_ones_cache = {}
+
+
+def _ones(n, dtype):
+    buf = _ones_cache.get(dtype)
+    if buf is None or len(buf) < n or buf.__class__ is not _xp().ndarray:
+        buf = _ones_cache[dtype] = _xp().ones(max(n, 4096), dtype=dtype)
+    return buf[:n]
+
+
+def _leading_axes(axis, x):
+    """k when `axis` is (0, ..., k-1) of a large C-contiguous float array with axes left over;
+    else 0 (then NumPy's pairwise sum runs)."""
+    if axis is None or x.size < 16384 or x.dtype.kind != "f" or x.dtype.itemsize < 4 or (
+            not x.flags.c_contiguous):
+        return 0
+    axes = sorted(a % x.ndim for a in (axis if isinstance(axis, tuple) else (axis,)))
+    if axes != list(range(len(axes))) or len(axes) >= x.ndim:
+        return 0
+    return len(axes)
 
 
 @reduce_sum.vjp

@@ -466,3 +466,16 @@ def test_tf_config_threading_sets_the_threads_of_the_large_passes():
         assert calls == [(0, 10)]
     finally:
         tf.config.threading.set_intra_op_parallelism_threads(0)
+
+
+@pytest.mark.parametrize("shape,axis", [((64, 13, 13, 32), (0, 1, 2)), ((5000, 8), 0),
+                                        ((300, 70), (0,)), ((40, 30, 20), (-3, -2))])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_large_sums_over_leading_axes_match_float64(shape, axis, keepdims):
+    # reduce_sum over the leading axes of a large array runs as one BLAS product (bias
+    # gradients); it must agree with NumPy's float64 sum and keep NumPy's shapes
+    x = np.random.default_rng(6).standard_normal(shape).astype(np.float32)
+    got = tf.reduce_sum(tf.constant(x), axis=axis, keepdims=keepdims).numpy()
+    want = x.astype(np.float64).sum(axis=axis, keepdims=keepdims)
+    assert got.shape == want.shape and got.dtype == np.float32
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
