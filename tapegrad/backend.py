@@ -121,6 +121,22 @@ def over_rows(fn, rows, size):
         f.result()
 
 
+def rowwise(fn, x, *others):
+    """`fn(x, *others, out=...)` (an elementwise NumPy function whose result has x's shape),
+    split over x's rows on the thread pool when x is large; `others` are arrays of x's shape
+    (sliced with it) or broadcast operands (a bias, a scalar), used whole."""
+    if x.ndim < 2 or x.size < PARALLEL_MIN_ELEMENTS or xp is not numpy:
+        return fn(x, *others)
+    out = xp.empty(x.shape, dtype=x.dtype)
+    rows = [o.shape == x.shape and o.ndim == x.ndim for o in others]
+
+    def part(lo, hi):
+        fn(x[lo:hi], *[o[lo:hi] if r else o for o, r in zip(others, rows)], out=out[lo:hi])
+
+    over_rows(part, len(x), x.size)
+    return out
+
+
 # ---------------------------------------------------------------- arrays only tapegrad holds
 
 # A tape freezes (marks read-only) the arrays it saves. A saved VIEW whose base array is still

@@ -21,12 +21,9 @@ def _xp():
 @op("add")
 def add(x, y):
     xp = _xp()
-    if x.size >= backend.PARALLEL_MIN_ELEMENTS and x.ndim >= 2 and y.ndim < x.ndim and (
-            x.dtype == y.dtype and xp.broadcast_shapes(x.shape, y.shape) == x.shape):
-        # a bias added to a batch: split over the batch rows (see backend.over_rows)
-        out = xp.empty(x.shape, dtype=x.dtype)
-        backend.over_rows(lambda lo, hi: xp.add(x[lo:hi], y, out=out[lo:hi]), len(x), x.size)
-        return out
+    if x.size >= backend.PARALLEL_MIN_ELEMENTS and y.ndim < x.ndim and x.dtype == y.dtype and (
+            xp.broadcast_shapes(x.shape, y.shape) == x.shape):
+        return backend.rowwise(xp.add, x, y)  # a bias added to a batch: split over its rows
     return xp.add(x, y)
 
 

@@ -21,12 +21,7 @@ def _xp():
 
 @op("relu")
 def relu(x):
-    xp = _xp()
-    if x.ndim < 2 or x.size < backend.PARALLEL_MIN_ELEMENTS:
-        return xp.maximum(x, 0)
-    out = xp.empty(x.shape, dtype=x.dtype)
-    backend.over_rows(lambda lo, hi: xp.maximum(x[lo:hi], 0, out=out[lo:hi]), len(x), x.size)
-    return out
+    return backend.rowwise(_xp().maximum, x, x.dtype.type(0))
 
 
 @relu.vjp
@@ -42,12 +37,9 @@ def _relu_grad(out, g):
     xp = _xp()
     if kernels.available(xp) and g.shape == out.shape:
         return kernels.relu_grad(g, out)
-    if g.ndim < 2 or g.size < backend.PARALLEL_MIN_ELEMENTS or g.shape != out.shape:
+    if g.shape != out.shape:
         return xp.multiply(g, out > 0)
-    res = xp.empty(g.shape, dtype=g.dtype)
-    backend.over_rows(lambda lo, hi: xp.multiply(g[lo:hi], out[lo:hi] > 0, out=res[lo:hi]),
-                      len(g), g.size)
-    return res
+    return backend.rowwise(lambda g_, out_, **kw: xp.multiply(g_, out_ > 0, **kw), g, out)
 
 
 @_relu_grad.vjp
