@@ -189,9 +189,18 @@ def _import_mpi():
 def _abort_on_uncaught(exc_type, exc, tb):
     # Print first (the traceback is the point), flush, then take every rank down with us.
     w = _world
-    sys.stderr.write(f"\ntapegrad.distributed: rank {w.rank} of {w.size} raised "
-                     f"{exc_type.__name__}; aborting all ranks\n")
-    (w.previous_excepthook or sys.__excepthook__)(exc_type, exc, tb)
+    header = (f"\ntapegrad.distributed: rank {w.rank} of {w.size} raised "
+              f"{exc_type.__name__}; aborting all ranks\n")
+    hook = w.previous_excepthook
+    if hook in (None, sys.__excepthook__):
+        # one write: mpiexec forwards what reached the pipe before the abort, and a second
+        # write (the traceback) was sometimes lost when the abort came first
+        import traceback
+
+        sys.stderr.write(header + "".join(traceback.format_exception(exc_type, exc, tb)))
+    else:
+        sys.stderr.write(header)
+        hook(exc_type, exc, tb)
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):  # a closed stream must not stop the abort
             stream.flush()
