@@ -2,15 +2,30 @@
 
 One global NumPy Generator drives every draw, so `tapegrad.random.set_seed(0)` makes a whole
 program (initializers, dropout, shuffling) repeatable. Draws happen on the host and move to the
-device, so CPU and GPU runs with one seed see the same numbers.
+device, so CPU and GPU runs with one seed see the same numbers. `TAPEGRAD_SEED=<int>` in the
+environment seeds it at import, which makes a program that never calls set_seed repeatable
+(the seed programs' tests use it).
 """
+
+import os
 
 import numpy
 
 from . import backend
 from .tensor import Tensor
 
-_generator = numpy.random.default_rng()
+
+def _seed_from_environment():
+    text = os.environ.get("TAPEGRAD_SEED", "").strip()
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"TAPEGRAD_SEED must be an integer, got {text!r}") from None
+
+
+_generator = numpy.random.default_rng(_seed_from_environment())
 
 
 def set_seed(seed):

@@ -3,6 +3,9 @@ data on either side of every operator, indexing with gradients, creation functio
 seeds, and the errors a user meets first (each naming the op and the shapes)."""
 
 import operator
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -438,6 +441,21 @@ def test_random_uniform_with_a_seed_repeats():
     assert 0 <= float(tf.reduce_min(w)) and float(tf.reduce_max(w)) < 0.1
     i = tf.random.uniform((100,), minval=2, maxval=5, dtype=tf.int32, seed=3)
     assert i.dtype == tf.int32 and set(i.numpy().tolist()) <= {2, 3, 4}
+
+
+def test_tapegrad_seed_in_the_environment_seeds_the_generator_at_import():
+    code = "import tapegrad as tf; print(tf.random.uniform((3,)).numpy().tolist())"
+
+    def draw(seed):
+        env = dict(os.environ, TAPEGRAD_SEED=seed)
+        return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                              text=True, timeout=120)
+
+    a, b, c = draw("5"), draw("5"), draw("6")
+    assert a.returncode == 0, a.stderr
+    assert a.stdout == b.stdout and a.stdout != c.stdout
+    bad = draw("five")
+    assert bad.returncode != 0 and "TAPEGRAD_SEED must be an integer, got 'five'" in bad.stderr
 
 
 def test_set_seed_makes_a_program_repeatable():
