@@ -55,7 +55,14 @@ def record(op, inputs, output, params):
                     "call in tf.stop_gradient or tape.stop_recording() if no gradient is needed"
                 )
             rec = Record(op, inputs, output, params)
-            _freeze(inputs, output)
+            # Arrays saved for backward become read-only: an in-place edit raises instead of
+            # silently corrupting a gradient (PyTorch's version counter, the cheap way). CuPy
+            # has no such flag.
+            if backend.xp is numpy:
+                for x in inputs:
+                    if x.value.flags.writeable:
+                        _freeze_input(x)
+                output.value.setflags(False)   # positional: half the cost of write=False
         t._records.append(rec)
         ids.add(id(output))
 
@@ -104,23 +111,18 @@ def note_assign(variable, method, value):
                                     "sources": {id(value)}}))
 
 
-def _freeze(inputs, output):
-    # Arrays saved for backward become read-only: an in-place edit raises instead of silently
-    # corrupting a gradient (PyTorch's version counter, the cheap way). CuPy has no such flag.
-    if backend.xp is numpy:
-        for x in inputs:
-            a = x.value
-            if a.flags.writeable:
-                base = a.base
-                if base is not None and getattr(getattr(base, "flags", None), "writeable", False):
-                    if backend.is_owned(base):  # only tapegrad holds it: freeze it as well
-                        base.setflags(write=False)
-                    else:
-                        # A view of an array someone else may still write (the caller's NumPy
-                        # array): the tape keeps a private copy of what it saw.
-                        a = x.value = a.copy()
-                a.setflags(write=False)
-        output.value.setflags(write=False)
+def _freeze_input(x):
+    """Make the writeable array of recorded input `x` read-only."""
+    a = x.value
+    base = a.base
+    if base is not None and getattr(getattr(base, "flags", None), "writeable", False):
+        if backend.is_owned(base):  # only tapegrad holds it: freeze it as well
+            base.setflags(False)
+        else:
+            # A view of an array someone else may still write (the caller's NumPy array): the
+            # tape keeps a private copy of what it saw.
+            a = x.value = a.copy()
+    a.setflags(False)
 
 
 _core_module = []

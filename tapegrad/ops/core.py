@@ -25,6 +25,7 @@ from ..tensor import Tensor, Variable, convert_to_tensor
 OPS = {}  # name -> Op: the registry the op table test walks
 _active = tape._active  # the very list tape.py mutates in place (a global read per op saved)
 _record = tape.record
+_ndarray = numpy.ndarray
 check_numerics_enabled = False  # set by tapegrad.debugging.enable_check_numerics()
 
 
@@ -138,12 +139,12 @@ class Op:
             raise InvalidArgumentError(
                 f"{self.name}: {e} (inputs: {shapes}; params: {params or 'none'})"
             ) from None
-        if value.__class__ is not backend.xp.ndarray:
-            value = backend.xp.asarray(value)
-        if self.reads_variables and (
+        if value.__class__ is not _ndarray and value.__class__ is not backend.xp.ndarray:
+            value = backend.xp.asarray(value)  # a NumPy scalar from a reduction
+        if variables and self.reads_variables and (
             value.base is not None or len(inputs) == 1 and value is inputs[0].value
         ):
-            value = _unalias(value, args)
+            value = _unalias(value, args)  # (only a Variable among the args can be aliased)
         if check_numerics_enabled:
             _check_numerics(self.name, "forward", value, inputs)
         out = Tensor(value)
