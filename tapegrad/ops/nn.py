@@ -155,8 +155,8 @@ def gelu(features, approximate=False, name=None):
 @op("softmax")
 def _softmax(x, axis=-1):
     xp = _xp()
-    e = xp.exp(x - xp.max(x, axis=axis, keepdims=True))
-    e /= xp.sum(e, axis=axis, keepdims=True)
+    e = xp.exp(x - x.max(axis=axis, keepdims=True))
+    e /= e.sum(axis=axis, keepdims=True)
     return e
 
 
@@ -172,8 +172,8 @@ def softmax(logits, axis=None, name=None):
 @op("log_softmax")
 def _log_softmax(x, axis=-1):
     xp = _xp()
-    z = x - xp.max(x, axis=axis, keepdims=True)
-    return z - xp.log(xp.sum(xp.exp(z), axis=axis, keepdims=True))
+    z = x - x.max(axis=axis, keepdims=True)
+    return z - xp.log(xp.exp(z).sum(axis=axis, keepdims=True))
 
 
 @_log_softmax.vjp
@@ -203,8 +203,8 @@ def _sparse_xent(logits, labels):
         # a GPU does, an out-of-range label gives a NaN loss instead of an error.
         bad = (labels < 0) | (labels >= n)
         labels = xp.where(bad, 0, labels)
-    z = logits - xp.max(logits, axis=-1, keepdims=True)
-    lse = xp.log(xp.sum(xp.exp(z), axis=-1))
+    z = logits - logits.max(axis=-1, keepdims=True)
+    lse = xp.log(xp.exp(z).sum(axis=-1))
     loss = lse - _pick(xp, z, labels)
     return loss if bad is None else xp.where(bad, xp.nan, loss).astype(loss.dtype)
 
@@ -226,8 +226,8 @@ def _sparse_xent_grad(logits, labels, g):
     """g * (softmax(logits) - onehot(labels)): the loss's gradient in one pass, no one-hot
     array (PyTorch's nll_loss backward writes the -1s the same way)."""
     xp = _xp()
-    p = xp.exp(logits - xp.max(logits, axis=-1, keepdims=True))
-    p /= xp.sum(p, axis=-1, keepdims=True)
+    p = xp.exp(logits - logits.max(axis=-1, keepdims=True))
+    p /= p.sum(axis=-1, keepdims=True)
     flat = p.reshape(-1, p.shape[-1])
     rows = xp.arange(flat.shape[0])
     labels = labels.reshape(-1)
@@ -265,8 +265,8 @@ def sparse_softmax_cross_entropy_with_logits(labels, logits, name=None):
 @op("softmax_cross_entropy")
 def _softmax_xent(logits, labels):
     xp = _xp()
-    z = logits - xp.max(logits, axis=-1, keepdims=True)
-    return -xp.sum(labels * (z - xp.log(xp.sum(xp.exp(z), axis=-1, keepdims=True))), axis=-1)
+    z = logits - logits.max(axis=-1, keepdims=True)
+    return -(labels * (z - xp.log(xp.exp(z).sum(axis=-1, keepdims=True)))).sum(axis=-1)
 
 
 @_softmax_xent.vjp
