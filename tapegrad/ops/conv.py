@@ -210,14 +210,16 @@ def _strided_views(x, k, s, pads, out_hw, fill):
 def _masks_of(views, top):
     """Per window position, in row-major order, where each window's FIRST maximum sits: TF
     sends a window's gradient to one maximum, which matters at ties (ReLU zeros)."""
-    masks, taken = [], None
-    for v in views:
+    xp = _xp()
+    masks, taken, last = [], None, len(views) - 1
+    for k, v in enumerate(views):
         m = v == top
         if taken is None:
-            taken = m.copy()
+            taken = m
         else:
-            m = _xp().greater(m, taken, out=m)  # m and not taken: an earlier maximum wins ties
-            taken |= m
+            m = xp.greater(m, taken, out=m)  # m and not taken: an earlier maximum wins ties
+            if k < last:  # (the last position's mask is not needed to mask any other)
+                taken = xp.logical_or(taken, m, out=None if k == 1 else taken)
         masks.append(m)
     return masks
 
@@ -248,12 +250,13 @@ def _max_pool(x, ksize=(2, 2), strides=(2, 2), padding="VALID"):
 
 @_max_pool.vjp
 def _(g, out, x, ksize=(2, 2), strides=(2, 2), padding="VALID"):
-    return _max_pool_scatter(x, g, ksize=ksize, strides=strides, padding=padding)
+    return _max_pool_scatter(x, g, out, ksize=ksize, strides=strides, padding=padding)
 
 
 @op("max_pool2d_scatter")
-def _max_pool_scatter(x, g, ksize=(2, 2), strides=(2, 2), padding="VALID"):
-    """Send each window's gradient to the (first) position of its maximum, as TF does."""
+def _max_pool_scatter(x, g, top, ksize=(2, 2), strides=(2, 2), padding="VALID"):
+    """Send each window's gradient to the (first) position of its maximum, as TF does.
+    `top` is max_pool2d(x) (the forward's output, so the maxima are not found twice)."""
     xp = _xp()
     (kh, kw), (sh, sw), out_hw, pads = _pool_plan(x.shape, ksize, strides, padding)
     views = _strided_views(x, (kh, kw), (sh, sw), pads, out_hw, -numpy.inf)
@@ -274,7 +277,7 @@ def _max_pool_scatter(x, g, ksize=(2, 2), strides=(2, 2), padding="VALID"):
     def rows(lo, hi):
         vs = [v[lo:hi] for v in views]
         gl = g[lo:hi]
-        masks = _masks_of(vs, _max_of(vs, xp.empty(vs[0].shape, dtype=x.dtype)))
+        masks = _masks_of(vs, top[lo:hi])
         for (i, j), m in zip(positions, masks):
             if tiled:
                 xp.multiply(gl, m, out=full[lo:hi, i:oh * kh:kh, j:ow * kw:kw])
@@ -289,8 +292,8 @@ def _max_pool_scatter(x, g, ksize=(2, 2), strides=(2, 2), padding="VALID"):
 
 
 @_max_pool_scatter.vjp
-def _(gg, out, x, g, ksize=(2, 2), strides=(2, 2), padding="VALID"):
-    return None, _max_pool_gather(x, gg, ksize=ksize, strides=strides, padding=padding)
+def _(gg, out, x, g, top, ksize=(2, 2), strides=(2, 2), padding="VALID"):
+    return None, _max_pool_gather(x, gg, ksize=ksize, strides=strides, padding=padding), None
 
 
 @op("max_pool2d_gather")
@@ -306,7 +309,8 @@ def _max_pool_gather(x, y, ksize=(2, 2), strides=(2, 2), padding="VALID"):
 
 @_max_pool_gather.vjp
 def _(g, out, x, y, ksize=(2, 2), strides=(2, 2), padding="VALID"):
-    return None, _max_pool_scatter(x, g, ksize=ksize, strides=strides, padding=padding)
+    top = _max_pool(x, ksize=ksize, strides=strides, padding=padding)
+    return None, _max_pool_scatter(x, g, top, ksize=ksize, strides=strides, padding=padding)
 
 
 def _avg_counts(shape, k, s, pads, out_hw, dtype):

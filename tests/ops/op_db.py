@@ -339,7 +339,9 @@ def max_pool_ref(x, ksize=(2, 2), strides=(2, 2), padding="VALID"):
     return _pool_windows(x, ksize, strides, padding, -np.inf)[0].max(axis=-1)
 
 
-def max_pool_scatter_ref(x, g, ksize=(2, 2), strides=(2, 2), padding="VALID"):
+def max_pool_scatter_ref(x, g, top, ksize=(2, 2), strides=(2, 2), padding="VALID"):
+    # top is max_pool2d(x), which the op takes from the forward instead of finding it again
+    np.testing.assert_array_equal(top, max_pool_ref(x, ksize, strides, padding))
     wins, out_hw, pads = _pool_windows(x, ksize, strides, padding, -np.inf)
     first = wins.argmax(axis=-1)  # the first maximum, as TensorFlow
     h, wd = x.shape[1:3]
@@ -438,6 +440,12 @@ def pool_pair_samples(second_shape):
                        dict(ksize=k, strides=s, padding=p)) for xs, k, s, p in POOL_CASES]
 
     return samples
+
+
+def pool_scatter_samples(rng):
+    # (x, g, max_pool2d(x)): the scatter is given the pooled maxima of the forward
+    return [Sample((x, g, max_pool_ref(x, **s.kwargs)), s.kwargs)
+            for s in pool_pair_samples(_pool_out_shape)(rng) for x, g in [s.args]]
 
 
 def avg_pool_grad_samples(rng):
@@ -849,7 +857,7 @@ OP_DB = [
     OpInfo("max_pool2d", lambda x, ksize, strides, padding: tf.nn.max_pool2d(
         x, ksize, strides, padding), max_pool_ref, pool_samples, second_order=True),
     OpInfo("max_pool2d_scatter", _op("max_pool2d_scatter"), max_pool_scatter_ref,
-           pool_pair_samples(_pool_out_shape), nondiff=(0,), second_order=True),
+           pool_scatter_samples, nondiff=(0, 2), second_order=True),
     OpInfo("max_pool2d_gather", _op("max_pool2d_gather"), max_pool_gather_ref,
            pool_pair_samples(lambda xs, k, s, p: xs), nondiff=(0,), second_order=True),
     OpInfo("avg_pool2d", lambda x, ksize, strides, padding: tf.nn.avg_pool2d(

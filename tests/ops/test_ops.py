@@ -338,7 +338,7 @@ def test_gradients_at_ties_and_kinks_follow_tensorflow():
     ((3, 3), (2, 2), "SAME"),    # overlapping, padded: the accumulate path
 ])
 def test_max_pool_gradient_at_many_ties_goes_to_each_first_maximum(ksize, strides, padding):
-    from op_db import max_pool_scatter_ref
+    from op_db import max_pool_ref, max_pool_scatter_ref
 
     rng = np.random.default_rng(3)
     # ReLU-like input: half zeros, and small integers, so most windows hold ties; odd sizes
@@ -350,7 +350,8 @@ def test_max_pool_gradient_at_many_ties_goes_to_each_first_maximum(ksize, stride
         tape.watch(xt)
         y = tf.nn.max_pool2d(xt, ksize, strides, padding)
     got = tape.gradient(y, xt, output_gradients=tf.constant(g)).numpy()
-    want = max_pool_scatter_ref(x, g, ksize, strides, padding)
+    want = max_pool_scatter_ref(x, g, max_pool_ref(x, ksize, strides, padding), ksize,
+                                strides, padding)
     np.testing.assert_array_equal(got, want)
 
 
