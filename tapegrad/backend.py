@@ -23,6 +23,7 @@ the GPU when CuPy is installed and sees one, as TensorFlow does. The rules:
 """
 
 import contextlib
+import math
 import os
 import weakref
 
@@ -135,6 +136,26 @@ def rowwise(fn, x, *others):
 
     over_rows(part, len(x), x.size)
     return out
+
+
+_ZEROS_MAX_ELEMENTS = 1 << 24    # 64 MiB of float32: larger asks get a fresh array
+_zeros = {}                       # dtype -> a read-only flat host array of zeros
+
+
+def zeros_of(shape, dtype):
+    """A read-only host array of zeros of `shape`: a view of one buffer kept per dtype.
+    NumPy's SIMD loops for maximum/minimum run only when both operands are arrays of the
+    result's shape; a broadcast scalar 0 takes a loop ~2.5x slower (ReLU on a conv output:
+    340 us against 90 us here). So ReLU compares with this instead of a scalar."""
+    size = math.prod(shape)
+    buf = _zeros.get(dtype)
+    if buf is None or buf.size < size:
+        if size > _ZEROS_MAX_ELEMENTS:
+            return numpy.zeros(shape, dtype)
+        buf = numpy.zeros(max(size, 1 << 12), dtype)
+        buf.flags.writeable = False
+        _zeros[dtype] = buf
+    return buf[:size].reshape(shape)
 
 
 # ---------------------------------------------------------------- arrays only tapegrad holds
