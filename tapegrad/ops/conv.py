@@ -93,17 +93,25 @@ def _unwindow(dw, in_shape, k, s, pads):
 
 
 def _im2col(x, k, s, pads, out_hw):
-    """(N*OH*OW, kh*kw*C) patches, C fastest: kh*kw slice copies of contiguous channel runs,
-    which is several times faster than reshaping a 6-D strided window view."""
+    """(N*OH*OW, kh*kw*C) patches, C fastest, copied in slices. A patch row's kw neighbours
+    with all their channels are kw*C contiguous elements of NHWC x, so each kernel row i is
+    ONE strided copy with kw*C-long runs (NumPy's copy slows down several times on runs as
+    short as C); with one channel, per-(i, j) slices give NumPy longer runs (along OW)."""
     xp = _xp()
     if any(p for pair in pads for p in pair):
         x = xp.pad(x, ((0, 0), pads[0], pads[1], (0, 0)))
     (kh, kw), (sh, sw), (oh, ow) = k, s, out_hw
     n, c = x.shape[0], x.shape[3]
     cols = xp.empty((n, oh, ow, kh, kw, c), dtype=x.dtype)
+    s0, s1, s2, s3 = x.strides
 
     def rows(lo, hi):
         for i in range(kh):
+            if c > 1:
+                cols[lo:hi, :, :, i] = xp.lib.stride_tricks.as_strided(
+                    x[lo:hi, i:], shape=(hi - lo, oh, ow, kw, c),
+                    strides=(s0, sh * s1, sw * s2, s2, s3))
+                continue
             for j in range(kw):
                 cols[lo:hi, :, :, i, j, :] = x[lo:hi, i : i + (oh - 1) * sh + 1 : sh,
                                                j : j + (ow - 1) * sw + 1 : sw, :]
@@ -113,19 +121,31 @@ def _im2col(x, k, s, pads, out_hw):
 
 
 def _col2im(dcols, in_shape, k, s, pads):
-    """The adjoint of _im2col: dcols (N, OH, OW, kh, kw, C) added back into the input."""
+    """The adjoint of _im2col: dcols (N, OH, OW, kh, kw, C) added back into the input.
+    Windows whose columns are q = ceil(kw/sw) apart do not overlap, so for each kernel row i
+    and each class of output columns (ow mod q) one += adds whole kw*C-long runs (as
+    _im2col copies them), not kw separate C-long ones."""
     xp = _xp()
     n, h, w, c = in_shape
     (kh, kw), (sh, sw) = k, s
     oh, ow = dcols.shape[1:3]
     full = xp.zeros((n, h + sum(pads[0]), w + sum(pads[1]), c), dtype=dcols.dtype)
+    f0, f1, f2, f3 = full.strides
+    q = -(-kw // sw)
 
     def rows(lo, hi):
         for i in range(kh):
-            for j in range(kw):
-                full[lo:hi, i : i + (oh - 1) * sh + 1 : sh, j : j + (ow - 1) * sw + 1 : sw] += (
-                    dcols[lo:hi, :, :, i, j, :]
-                )
+            if c == 1:
+                for j in range(kw):
+                    full[lo:hi, i : i + (oh - 1) * sh + 1 : sh,
+                         j : j + (ow - 1) * sw + 1 : sw] += dcols[lo:hi, :, :, i, j, :]
+                continue
+            for r in range(min(q, ow)):
+                m = len(range(r, ow, q))
+                dst = xp.lib.stride_tricks.as_strided(
+                    full[lo:hi, i:, r * sw:], shape=(hi - lo, oh, m, kw, c),
+                    strides=(f0, sh * f1, q * sw * f2, f2, f3))
+                dst += dcols[lo:hi, :, r::q, i]
 
     backend.over_rows(rows, n, dcols.size)
     return full[:, pads[0][0] : pads[0][0] + h, pads[1][0] : pads[1][0] + w]
