@@ -480,3 +480,28 @@ def test_large_sums_over_leading_axes_match_float64(shape, axis, keepdims):
     want = x.astype(np.float64).sum(axis=axis, keepdims=keepdims)
     assert got.shape == want.shape and got.dtype == np.float32
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
+
+
+def test_python_numbers_as_operands_keep_sign_nan_and_dtype():
+    # Python numbers in x * 3, x + 0.5 become cached read-only 0-d constants of x's dtype:
+    # repeating them is exact, -0.0 keeps its sign, NaN is never cached, and a square's two
+    # identical gradients (one product returned twice) add to 2x at first and second order
+    x = tf.constant(np.array([-1.5, 2.0, 4.0], np.float32))
+    for _ in range(2):
+        np.testing.assert_array_equal((3 * x).numpy(), np.float32(3) * x.numpy())
+        np.testing.assert_array_equal((x + 0.5).numpy(), x.numpy() + np.float32(0.5))
+        assert (x * 0.5).dtype == tf.float32
+    assert np.signbit((tf.constant(np.float32(2.0)) * -0.0).numpy())
+    assert not np.signbit((tf.constant(np.float32(2.0)) * 0.0).numpy())
+    assert np.isnan((x * float("nan")).numpy()).all()
+    v = tf.Variable(np.array([1.0, -3.0], np.float64))
+    with tf.GradientTape() as outer:
+        with tf.GradientTape() as inner:
+            y = tf.reduce_sum(v * v * v + 3 * v)
+        g = inner.gradient(y, v)
+    np.testing.assert_allclose(g.numpy(), 3 * v.numpy() ** 2 + 3)
+    np.testing.assert_allclose(outer.gradient(g, v).numpy(), 6 * v.numpy())
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        s = tf.reduce_sum(x * x)
+    np.testing.assert_array_equal(tape.gradient(s, x).numpy(), 2 * x.numpy())
