@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import tapegrad as tf
+from tapegrad import backend
 from tapegrad.errors import InvalidArgumentError
 
 
@@ -456,6 +457,60 @@ def test_tapegrad_seed_in_the_environment_seeds_the_generator_at_import():
     assert a.stdout == b.stdout and a.stdout != c.stdout
     bad = draw("five")
     assert bad.returncode != 0 and "TAPEGRAD_SEED must be an integer, got 'five'" in bad.stderr
+
+
+_BLAS_PROBE = """
+import ctypes
+import json
+import sys
+import threading
+import numpy as np
+a = np.random.default_rng(0).random((600, 500), dtype=np.float32)
+before = a @ a.T              # OpenBLAS's workers run before tapegrad is imported
+import tapegrad as tf
+from tapegrad import backend
+libs = [ctypes.CDLL(p) for p in backend._loaded_openblas()]
+after = a @ a.T               # ... and start again after it stopped them
+at_import = [lib.openblas_thread_timeout() for lib in libs]
+if sys.argv[1] == "thread":   # another Python thread alive: tapegrad's threads change nothing
+    stop = threading.Event()
+    threading.Thread(target=stop.wait).start()
+tf.nn.relu(tf.ones((64, 32, 32, 4)))   # large: runs on tapegrad's threads
+if sys.argv[1] == "thread":
+    stop.set()
+print(json.dumps({"tuned": backend.blas_tuned, "at_import": at_import,
+                  "pooled": [lib.openblas_thread_timeout() for lib in libs],
+                  "same": bool(np.array_equal(before, after) and
+                               np.array_equal(before, a @ a.T)),
+                  "env_left": "OPENBLAS_THREAD_TIMEOUT" in __import__("os").environ}))
+"""
+
+
+def test_openblas_workers_sleep_soon_after_a_product_unless_the_user_says_otherwise():
+    import json
+
+    if not backend._loaded_openblas():
+        pytest.skip("NumPy here does not use OpenBLAS (no libopenblas in /proc/self/maps)")
+
+    def probe(mode="alone", **env):
+        base = {k: v for k, v in os.environ.items()
+                if k not in ("TAPEGRAD_BLAS", "OPENBLAS_THREAD_TIMEOUT")}
+        r = subprocess.run([sys.executable, "-c", _BLAS_PROBE, mode],
+                           env=dict(base, TAPEGRAD_NUM_THREADS="2", **env),
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)
+
+    tuned = probe()
+    assert tuned["tuned"] and tuned["same"] and not tuned["env_left"]
+    assert set(tuned["at_import"]) == {backend.BLAS_THREAD_TIMEOUT}
+    assert set(tuned["pooled"]) == {backend.BLAS_THREAD_TIMEOUT_POOLED}
+    threaded = probe("thread")
+    assert threaded["same"] and set(threaded["pooled"]) == {backend.BLAS_THREAD_TIMEOUT}
+    system = probe(TAPEGRAD_BLAS="system")
+    assert system["tuned"] == [] and set(system["pooled"]) == {0}   # OpenBLAS's default
+    own = probe(OPENBLAS_THREAD_TIMEOUT="25")
+    assert own["tuned"] == [] and set(own["pooled"]) == {25} and own["same"]
 
 
 def test_set_seed_makes_a_program_repeatable():

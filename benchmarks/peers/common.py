@@ -16,10 +16,8 @@ import time
 THREADS = 2
 for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_name, str(THREADS))
-# OpenBLAS (NumPy's BLAS) threads spin for ~0.1 s after each matrix product by default and
-# take the core that tapegrad's threaded elementwise passes need; tapegrad's README recommends
-# this setting for CPU training. It must be set before NumPy loads; other frameworks ignore it.
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+# OPENBLAS_THREAD_TIMEOUT is not set here: tapegrad sets its own when it is imported (see its
+# README), as a user's program gets it, and the NumPy floor runs with OpenBLAS's default.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")          # TensorFlow's start-up chatter
 os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(THREADS))
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
