@@ -126,6 +126,7 @@ def _set_blas_thread_timeout(exponent):
 
 
 blas_tuned = _set_blas_thread_timeout(BLAS_THREAD_TIMEOUT)
+_blas_pooled = False   # the short timeout is set once, not at every new pool
 
 
 # ---------------------------------------------------------------- threads for large array passes
@@ -170,13 +171,13 @@ def over_rows(fn, rows, size):
     if parts <= 1 or size < PARALLEL_MIN_ELEMENTS or xp is not numpy:
         fn(0, rows)
         return
-    global _executor
+    global _executor, _blas_pooled
     if _executor is None:
         import concurrent.futures
         import threading
 
-        if blas_tuned and threading.active_count() == 1:
-            _set_blas_thread_timeout(BLAS_THREAD_TIMEOUT_POOLED)
+        if blas_tuned and not _blas_pooled and threading.active_count() == 1:
+            _blas_pooled = bool(_set_blas_thread_timeout(BLAS_THREAD_TIMEOUT_POOLED))
 
         _executor = concurrent.futures.ThreadPoolExecutor(num_threads,
                                                           thread_name_prefix="tapegrad")
