@@ -61,7 +61,8 @@ def explain(tape, target):
     lines = []
     for rec in records:
         args = ", ".join(f"{names.get(id(x), 'const')}: {_desc(x)}" for x in rec.inputs)
-        params = "".join(f", {k}={v!r}" for k, v in rec.params.items() if k != "key")
+        params = "".join(f", {k}={v!r}" for k, v in rec.params.items()
+                         if k != "key" and not hasattr(v, "shape"))  # (no arrays)
         out = names[id(rec.output)]
         line = f"{out} = {rec.op.name}({args}{params}) -> {_desc(rec.output)}"
         line += f"   rule: {rec.op.name}.vjp"

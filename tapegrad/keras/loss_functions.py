@@ -182,8 +182,12 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1,
     the mean). Labels outside [0, classes) raise InvalidArgumentError.
     """
     name = "sparse_categorical_crossentropy"
+    probs = None
     if not from_logits and logits_of(y_pred, "softmax", axis) is not None:
-        y_pred, from_logits = logits_of(y_pred, "softmax", axis), True  # as tf.keras does
+        # as tf.keras does; the probabilities spare the loss a second softmax
+        probs, y_pred, from_logits = y_pred, logits_of(y_pred, "softmax", axis), True
+        if axis % y_pred.value.ndim != y_pred.value.ndim - 1:
+            probs = None  # (moved to the last axis below: they would not line up)
     y_pred = _move_to_last(_pred(y_pred), axis)
     labels = _sparse_labels(name, y_true, y_pred)
     n = y_pred.shape[-1]
@@ -193,7 +197,8 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1,
         labels = backend.xp.where(valid, labels, 0)
     _check_labels(name, labels, n)
     if from_logits:
-        loss = N.sparse_softmax_cross_entropy_with_logits(Tensor(labels), y_pred)
+        loss = N.sparse_softmax_cross_entropy_with_logits(Tensor(labels), y_pred,
+                                                          _probs=probs)
     else:
         # tf.keras' form: clipped log-probabilities used as logits of the fused softmax
         # cross-entropy. When p[label] is clipped the loss still lowers the other

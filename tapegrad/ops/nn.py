@@ -188,9 +188,20 @@ def log_softmax(logits, axis=None, name=None):
 
 
 @op("sparse_softmax_cross_entropy", same_dtype=False)
-def _sparse_xent(logits, labels):
+def _sparse_xent(logits, labels, probs=None):
+    """-log softmax(logits)[label], as lse(logits) - logits[label].
+
+    `probs` (a static argument) may hold softmax(logits) when the caller already has it: a
+    Keras softmax layer's output, whose loss tf.keras computes from the logits. The loss is
+    then -log probs[label] and the gradient probs - onehot: no second exp over the logits.
+    That caller has checked the labels (see keras.loss_functions); a probability too small
+    to take the log of accurately falls back to the logits form."""
     xp = _xp()
     n = logits.shape[-1]
+    if probs is not None and xp is numpy:  # (on a GPU a bad label must still give NaN)
+        picked = _pick(xp, probs, labels)
+        if picked.size and picked.min() > _TINY_PROB:
+            return -xp.log(picked)
     bad = None
     if xp is numpy:
         if labels.size and (labels.min() < 0 or labels.max() >= n):
@@ -211,6 +222,11 @@ def _sparse_xent(logits, labels):
     return loss if bad is None else xp.where(bad, xp.nan, loss).astype(loss.dtype)
 
 
+# Below this a float32 probability has lost digits to underflow (2**-100: far above the
+# subnormals), so -log p would be less exact than lse - z[label].
+_TINY_PROB = 2.0 ** -100
+
+
 def _pick(xp, z, labels):
     """z[..., labels]: each row's entry at its label."""
     if z.ndim == 2:
@@ -219,17 +235,21 @@ def _pick(xp, z, labels):
 
 
 @_sparse_xent.vjp
-def _(g, out, logits, labels):
-    return _sparse_xent_grad(logits, labels, g), None
+def _(g, out, logits, labels, probs=None):
+    return _sparse_xent_grad(logits, labels, g, probs=probs), None
 
 
 @op("sparse_softmax_cross_entropy_grad", same_dtype=False)
-def _sparse_xent_grad(logits, labels, g):
+def _sparse_xent_grad(logits, labels, g, probs=None):
     """g * (softmax(logits) - onehot(labels)): the loss's gradient in one pass, no one-hot
-    array (PyTorch's nll_loss backward writes the -1s the same way)."""
+    array (PyTorch's nll_loss backward writes the -1s the same way). `probs`, when given, is
+    softmax(logits), copied instead of computed again."""
     xp = _xp()
-    p = xp.exp(logits - logits.max(axis=-1, keepdims=True))
-    p /= p.sum(axis=-1, keepdims=True)
+    if probs is not None and xp is numpy:
+        p = probs.copy()
+    else:
+        p = xp.exp(logits - logits.max(axis=-1, keepdims=True))
+        p /= p.sum(axis=-1, keepdims=True)
     flat = p.reshape(-1, p.shape[-1])
     rows = xp.arange(flat.shape[0])
     labels = labels.reshape(-1)
@@ -241,7 +261,7 @@ def _sparse_xent_grad(logits, labels, g):
 
 
 @_sparse_xent_grad.vjp
-def _(gg, out, logits, labels, g):
+def _(gg, out, logits, labels, g, probs=None):
     # out = g * (s - onehot), s = softmax(logits): linear in g, and through s in logits.
     s = _softmax(logits)
     n = logits.value.shape[-1]
@@ -251,7 +271,9 @@ def _(gg, out, logits, labels, g):
     return d_logits, None, d_g
 
 
-def sparse_softmax_cross_entropy_with_logits(labels, logits, name=None):
+def sparse_softmax_cross_entropy_with_logits(labels, logits, name=None, _probs=None):
+    """-log softmax(logits)[labels] per example (TF's op). `_probs`, for the Keras losses
+    only: softmax(logits) already computed, with labels already checked."""
     logits = logits if isinstance(logits, Tensor) else convert_to_tensor(logits)
     labels = labels if isinstance(labels, Tensor) else convert_to_tensor(labels)
     if labels.dtype.kind not in "iu":
@@ -261,6 +283,8 @@ def sparse_softmax_cross_entropy_with_logits(labels, logits, name=None):
             f"sparse_softmax_cross_entropy_with_logits: labels shape {tuple(labels.shape)} must "
             f"equal logits shape without the last axis {tuple(logits.shape[:-1])}"
         )
+    if _probs is not None:
+        return _sparse_xent(logits, labels, probs=_probs.value)
     return _sparse_xent(logits, labels)
 
 

@@ -466,3 +466,41 @@ def test_sigmoid_output_binary_crossentropy_uses_its_logits():
     want = float(tf.keras.losses.BinaryCrossentropy(from_logits=True)(
         tf.constant([[0.0, 1.0]]), logits))
     assert abs(got - want) < 1e-5 and want > 20   # clipping would cap the first term at 16.1
+
+
+@pytest.mark.parametrize("ignore_class", [None, 1])
+def test_softmax_output_sparse_loss_reuses_the_probabilities_and_matches_the_logits(
+        ignore_class):
+    # The loss of a softmax layer's output is taken from -log p[label] and its gradient from
+    # p - onehot (no second softmax); it must agree with the from-logits loss in float64.
+    logits = tf.constant(rng.normal(size=(6, 5)) * 3)
+    labels = tf.constant([0, 1, 4, 2, 1, 3])
+    kw = {} if ignore_class is None else {"ignore_class": ignore_class}
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(logits)
+        probs = tf.keras.activations.softmax(logits)
+        value = tf.keras.losses.SparseCategoricalCrossentropy(**kw)(labels, probs)
+        want = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True, **kw)(
+            labels, logits)
+    reused = [r for r in tape._records if r.op.name == "sparse_softmax_cross_entropy"]
+    assert len(reused) == 2 and reused[0].params["probs"] is probs.value
+    assert "probs" not in reused[1].params
+    np.testing.assert_allclose(float(value), float(want), rtol=1e-12)
+    np.testing.assert_allclose(tape.gradient(value, logits).numpy(),
+                               tape.gradient(want, logits).numpy(), rtol=1e-10, atol=1e-14)
+    # and the second derivative (the Hessian-vector product) too
+    with tf.GradientTape() as outer:
+        outer.watch(logits)
+        with tf.GradientTape() as inner:
+            inner.watch(logits)
+            loss = tf.keras.losses.SparseCategoricalCrossentropy(**kw)(
+                labels, tf.keras.activations.softmax(logits))
+        g = inner.gradient(loss, logits)
+        gv = tf.reduce_sum(g * tf.constant(np.linspace(-1, 1, 30).reshape(6, 5)))
+    hv = outer.gradient(gv, logits).numpy()
+    z = logits.numpy()
+    v = np.linspace(-1, 1, 30).reshape(6, 5)
+    w = np.ones(6) if ignore_class is None else (labels.numpy() != ignore_class).astype(float)
+    s = softmax(z)
+    want_hv = (s * (v - (v * s).sum(-1, keepdims=True))) * w[:, None] / w.sum()
+    np.testing.assert_allclose(hv, want_hv, rtol=1e-9, atol=1e-12)
