@@ -140,11 +140,19 @@ def _col2im(dcols, in_shape, k, s, pads):
                     full[lo:hi, i : i + (oh - 1) * sh + 1 : sh,
                          j : j + (ow - 1) * sw + 1 : sw] += dcols[lo:hi, :, :, i, j, :]
                 continue
+            rows_i = full[lo:hi, i : i + (oh - 1) * sh + 1 : sh]
             for r in range(min(q, ow)):
                 m = len(range(r, ow, q))
-                dst = xp.lib.stride_tricks.as_strided(
-                    full[lo:hi, i:, r * sw:], shape=(hi - lo, oh, m, kw, c),
-                    strides=(f0, sh * f1, q * sw * f2, f2, f3))
+                start, stop = r * sw, r * sw + m * q * sw
+                if stop <= rows_i.shape[2]:
+                    # a plain view (a slice split in windows): NumPy's += into it runs ~25%
+                    # faster than into an as_strided one, whose overlap it cannot rule out
+                    dst = rows_i[:, :, start:stop].reshape(hi - lo, oh, m, q * sw, c)[
+                        :, :, :, :kw]
+                else:
+                    dst = xp.lib.stride_tricks.as_strided(
+                        full[lo:hi, i:, start:], shape=(hi - lo, oh, m, kw, c),
+                        strides=(f0, sh * f1, q * sw * f2, f2, f3))
                 dst += dcols[lo:hi, :, r::q, i]
 
     backend.over_rows(rows, n, dcols.size)
