@@ -163,10 +163,30 @@ def set_num_threads(n):
         _executor = None
 
 
-def over_rows(fn, rows, size):
+# A pass made of several array calls over the same rows (the masks and writes of a max-pool
+# gradient, col2im's adds) runs them block by block, so that what one call writes is still in
+# the core's cache when the next reads it: seed 003 at batch 256 (2 cores, 1 MiB L2 each),
+# max-pool forward 5.2 -> 3.4 ms, its gradient 11.2 -> 7.9 ms, col2im 12.7 -> 10.0 ms. Smaller
+# blocks lose to the per-call cost (the pool gradient makes 13 calls per block), so at batch
+# 32 a thread's rows stay one block.
+BLOCK_ELEMENTS = 1 << 19
+
+
+def over_rows(fn, rows, size, block=0):
     """Run `fn(lo, hi)` on row ranges [lo, hi) covering `rows` rows (the batch axis) on up to
     `num_threads` threads when the pass touches `size` elements or more; else `fn(0, rows)`.
-    `fn` must only write disjoint row ranges (each call its own rows)."""
+    `fn` must only write disjoint row ranges (each call its own rows). With `block`, each
+    thread's range goes to `fn` in blocks of rows that hold about `block` of the `size`
+    elements (on the CPU only: on a GPU one call over all rows is best)."""
+    if block and rows > 1 and size > block and xp is numpy:
+        whole = fn
+
+        def fn(lo, hi):
+            n = hi - lo
+            k = min(n, -(-n * size // (rows * block)))   # equal blocks of <= ~block elements
+            for i in range(k):
+                whole(lo + n * i // k, lo + n * (i + 1) // k)
+
     parts = min(num_threads, rows)
     if parts <= 1 or size < PARALLEL_MIN_ELEMENTS or xp is not numpy:
         fn(0, rows)

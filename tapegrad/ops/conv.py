@@ -155,7 +155,7 @@ def _col2im(dcols, in_shape, k, s, pads):
                         strides=(f0, sh * f1, q * sw * f2, f2, f3))
                 dst += dcols[lo:hi, :, r::q, i]
 
-    backend.over_rows(rows, n, dcols.size)
+    backend.over_rows(rows, n, dcols.size, block=2 * backend.BLOCK_ELEMENTS)
     return full[:, pads[0][0] : pads[0][0] + h, pads[1][0] : pads[1][0] + w]
 
 
@@ -272,7 +272,7 @@ def _max_pool(x, ksize=(2, 2), strides=(2, 2), padding="VALID"):
     views = _strided_views(x, k, s, pads, out_hw, -numpy.inf)
     out = _xp().empty(views[0].shape, dtype=x.dtype)
     backend.over_rows(lambda lo, hi: _max_of([v[lo:hi] for v in views], out[lo:hi]),
-                      x.shape[0], x.size)
+                      x.shape[0], x.size, block=backend.BLOCK_ELEMENTS)
     return out
 
 
@@ -313,7 +313,7 @@ def _max_pool_scatter(x, g, top, ksize=(2, 2), strides=(2, 2), padding="VALID"):
                 full[lo:hi, i : i + (oh - 1) * sh + 1 : sh,
                      j : j + (ow - 1) * sw + 1 : sw] += gl * m
 
-    backend.over_rows(rows, n, x.size)
+    backend.over_rows(rows, n, x.size, block=backend.BLOCK_ELEMENTS)
     if tiled:
         return full
     return full[:, pads[0][0] : pads[0][0] + h, pads[1][0] : pads[1][0] + w]

@@ -419,6 +419,7 @@ def every_pass_threaded(monkeypatch):
     from tapegrad import backend
 
     monkeypatch.setattr(backend, "PARALLEL_MIN_ELEMENTS", 0)
+    monkeypatch.setattr(backend, "BLOCK_ELEMENTS", 50)  # and each thread's rows in blocks
     backend.set_num_threads(3)
     yield
     backend.set_num_threads(None)
@@ -465,6 +466,12 @@ def test_tf_config_threading_sets_the_threads_of_the_large_passes():
         calls.clear()
         backend.over_rows(lambda lo, hi: calls.append((lo, hi)), 10, 100)  # small: one call
         assert calls == [(0, 10)]
+        calls.clear()
+        # in blocks: each thread's rows in equal blocks of about `block` elements (2 rows)
+        assert backend.PARALLEL_MIN_ELEMENTS <= 10 * 2 ** 15
+        backend.over_rows(lambda lo, hi: calls.append((lo, hi)), 10, 10 * 2 ** 15,
+                          block=2 * 2 ** 15)
+        assert sorted(calls) == [(0, 1), (1, 3), (3, 4), (4, 6), (6, 8), (8, 10)]
     finally:
         tf.config.threading.set_intra_op_parallelism_threads(0)
 
