@@ -538,6 +538,15 @@ def _sparse_xent_grad_ref(z, y, g):
     return g[..., None] * (s - onehot)
 
 
+def bias_relu_samples(rng):
+    # x + b kept away from ReLU's kink: x = z - b with z away from 0
+    out = []
+    for xs in [(4,), (3, 4), (2, 3, 3, 4), (2, 1, 5, 4)]:
+        b = real()(rng, (4,))
+        out.append(Sample((real()(rng, xs) - b, b)))
+    return out
+
+
 def variadic_samples(shapes_list, kwargs_list):
     def samples(rng):
         return [Sample(tuple(real()(rng, s) for s in shapes), dict(kw))
@@ -851,6 +860,8 @@ OP_DB = [
            conv2d_ref, conv_samples, second_order=True),
     OpInfo("im2col", _op("im2col"), im2col_ref, im2col_samples, second_order=True),
     OpInfo("col2im", _op("col2im"), col2im_ref, col2im_samples, second_order=True),
+    OpInfo("bias_relu", _op("bias_relu"), lambda x, b: np.maximum(x + b, 0), bias_relu_samples,
+           second_order=True),
     OpInfo("relu_grad", _op("relu_grad"), lambda out, g: np.where(out > 0, g, 0),
            lambda rng: [Sample((real()(rng, s), real()(rng, s))) for s in [(), (3,), (2, 4, 3)]],
            nondiff=(0,), second_order=True),

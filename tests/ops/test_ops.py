@@ -409,7 +409,7 @@ def test_reductions_take_axis_as_tensor_list_or_negative():
 # ---------------------------------------------------------------- the threaded passes
 
 THREADED = ["conv2d", "im2col", "col2im", "max_pool2d", "max_pool2d_scatter",
-            "max_pool2d_gather", "relu", "relu_grad", "add"]
+            "max_pool2d_gather", "relu", "relu_grad", "add", "bias_relu"]
 
 
 @pytest.fixture

@@ -74,6 +74,8 @@ class Dense(Layer):
     def call(self, inputs):
         y = _matmul(inputs, self.kernel)
         if self.use_bias:
+            if self.activation is activations.relu or self.activation is N.relu:
+                return N.bias_relu(y, self.bias)  # one op, the ReLU in place on the sum
             y = y + self.bias
         return self.activation(y)
 
