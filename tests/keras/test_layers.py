@@ -1,6 +1,8 @@
 """Every layer through one helper: values against NumPy, gradients by finite differences,
 config round trip, weight names and counts; plus the errors a user meets first."""
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -257,26 +259,25 @@ def test_trainable_variables_follow_every_structure_change():
     assert len(outer.trainable_variables) == 1
 
 
-@pytest.mark.parametrize("make,shape", [
-    (lambda act: tf.keras.layers.Dense(5, activation=act), (6, 4)),
-    (lambda act: tf.keras.layers.Conv2D(3, 2, activation=act), (2, 5, 5, 2)),
-])
-@pytest.mark.parametrize("act", ["relu", tf.nn.relu])
-def test_bias_and_relu_of_a_layer_are_one_op_with_the_same_values_and_gradients(make, shape,
-                                                                                   act):
+def test_bias_and_relu_of_a_layer_are_one_op_with_the_same_values_and_gradients():
+    # (no parameters: tests/gpu runs this file's tests as they are)
     rng = np.random.default_rng(3)
-    x = tf.constant(rng.standard_normal(shape))
-    fused, plain = make(act), make(None)
-    fused.build(shape)
-    plain.build(shape)
-    plain.set_weights(fused.get_weights())
-    with tf.GradientTape(persistent=True) as tape:
-        tape.watch(x)
-        y = fused(x)
-        want = tf.nn.relu(plain(x))
-    assert [r.op.name for r in tape._records].count("bias_relu") == 1
-    np.testing.assert_array_equal(y.numpy(), want.numpy())
-    w = tf.constant(rng.standard_normal(tuple(y.shape)).astype(np.float32))
-    for a, b in zip(tape.gradient(y, [x] + fused.trainable_variables, output_gradients=w),
-                    tape.gradient(want, [x] + plain.trainable_variables, output_gradients=w)):
-        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-6)
+    cases = [(lambda act: tf.keras.layers.Dense(5, activation=act), (6, 4)),
+             (lambda act: tf.keras.layers.Conv2D(3, 2, activation=act), (2, 5, 5, 2))]
+    for (make, shape), act in itertools.product(cases, ["relu", tf.nn.relu]):
+        x = tf.constant(rng.standard_normal(shape))
+        fused, plain = make(act), make(None)
+        fused.build(shape)
+        plain.build(shape)
+        plain.set_weights(fused.get_weights())
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(x)
+            y = fused(x)
+            want = tf.nn.relu(plain(x))
+        assert [r.op.name for r in tape._records].count("bias_relu") == 1
+        np.testing.assert_array_equal(y.numpy(), want.numpy())
+        w = tf.constant(rng.standard_normal(tuple(y.shape)).astype(np.float32))
+        for a, b in zip(tape.gradient(y, [x] + fused.trainable_variables, output_gradients=w),
+                        tape.gradient(want, [x] + plain.trainable_variables,
+                                      output_gradients=w)):
+            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-6)
