@@ -3,6 +3,7 @@ schedules, clipping, learning-rate handling, state round trips and copy-on-write
 
 import math
 import warnings
+import weakref
 
 import numpy as np
 import pytest
@@ -322,12 +323,43 @@ def test_gradients_as_arrays_generators_and_other_dtypes():
 def test_in_place_when_writeable():
     opt = optimizers.Adam(0.1)
     v = tf.Variable(np.ones((4, 5), "float32"))
-    storage = v.value
+    storage = weakref.ref(v.value)  # (a weak reference: holding the array would force a copy)
     opt.apply_gradients([(np.ones((4, 5), "float32"), v)])
     m = opt.get_slot(v, "m").value
     opt.apply_gradients([(np.ones((4, 5), "float32"), v)])
-    assert v.value is storage and opt.get_slot(v, "m").value is m
-    assert not np.allclose(storage, 1.0)
+    assert v.value is storage() and opt.get_slot(v, "m").value is m
+    assert not np.allclose(storage(), 1.0)
+
+
+@pytest.mark.parametrize("make", [c[1] for c in CASES], ids=[c[0] for c in CASES])
+def test_arrays_a_finished_tape_froze_are_updated_in_place_and_a_live_tape_keeps_its_own(make):
+    opt = make()
+    v = tf.Variable(W0.astype("float32"))
+    x = tf.constant(np.arange(W0.shape[-1], dtype="float32"))
+
+    def loss():
+        return tf.reduce_sum(tf.square(v * x))
+
+    with tf.GradientTape() as tape:
+        value = loss()
+    assert not v.value.flags.writeable   # the tape saved (and froze) the variable's array
+    g = tape.gradient(value, v)
+    storage = weakref.ref(v.value)
+    opt.apply_gradients([(g, v)])
+    # the tape is done and nothing else holds the array: updated where it is, writeable again
+    assert v.value is storage() and v.value.flags.writeable
+    # a persistent tape still holds the array it saw: the update moves the variable instead
+    with tf.GradientTape(persistent=True) as keep:
+        value = loss()
+    saw = v.numpy()
+    g1 = keep.gradient(value, v).numpy()
+    opt.apply_gradients([(tf.constant(g1), v)])
+    assert not np.array_equal(v.numpy(), saw)
+    np.testing.assert_array_equal(keep.gradient(value, v).numpy(), g1)  # still at what it saw
+    held = v.value
+    opt.apply_gradients([(tf.constant(g1), v)])   # a holder outside any tape: also left alone
+    assert v.value is not held and not np.array_equal(v.numpy(), held)
+
 
 
 @pytest.mark.parametrize("make", [c[1] for c in CASES], ids=[c[0] for c in CASES])
