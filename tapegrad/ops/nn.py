@@ -9,7 +9,7 @@ from ..errors import InvalidArgumentError
 from ..tensor import Tensor, convert_to_tensor
 from .array import cast, expand_dims, one_hot
 from .core import op
-from .math import erf, exp, reduce_sum, where, zeros_like
+from .math import bias_rows, erf, exp, reduce_sum, where, zeros_like
 
 
 def _xp():
@@ -65,9 +65,7 @@ def _bias_relu(x, b):
         out = numpy.add(x, b)
         return numpy.maximum(out, backend.zeros_of(out.shape, out.dtype), out=out)
     n = x.shape[0]
-    rows = x.reshape(n, -1)
-    if x.ndim > 2:  # a conv's bias, tiled over one image (see math.add)
-        b = xp.tile(b, rows.shape[1] // b.size)
+    rows, b = bias_rows(x, b)
     out = xp.empty_like(rows)
 
     def part(lo, hi):

@@ -5,10 +5,9 @@ import numpy
 from ...errors import InvalidArgumentError
 from ...ops import conv as C
 from ...ops import math as M
-from ...ops import nn as N
 from .. import activations, initializers, regularizers
 from .base import Layer
-from .core import _ser_reg
+from .core import _ser_reg, bias_and_activation
 
 
 def _pair(v):
@@ -63,11 +62,7 @@ class Conv2D(Layer):
     def call(self, inputs):
         y = C.conv2d_nhwc(inputs, self.kernel, strides=self.strides,
                           padding=self.padding.upper())
-        if self.use_bias:
-            if self.activation is activations.relu or self.activation is N.relu:
-                return N.bias_relu(y, self.bias)  # one op, the ReLU in place on the sum
-            y = y + self.bias
-        return self.activation(y)
+        return bias_and_activation(y, self.bias, self.activation)
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters,

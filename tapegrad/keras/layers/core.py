@@ -72,12 +72,7 @@ class Dense(Layer):
             )
 
     def call(self, inputs):
-        y = _matmul(inputs, self.kernel)
-        if self.use_bias:
-            if self.activation is activations.relu or self.activation is N.relu:
-                return N.bias_relu(y, self.bias)  # one op, the ReLU in place on the sum
-            y = y + self.bias
-        return self.activation(y)
+        return bias_and_activation(_matmul(inputs, self.kernel), self.bias, self.activation)
 
     def get_config(self):
         return {**super().get_config(), "units": self.units,
@@ -86,6 +81,16 @@ class Dense(Layer):
                 "bias_initializer": initializers.serialize(self.bias_initializer),
                 "kernel_regularizer": _ser_reg(self.kernel_regularizer),
                 "bias_regularizer": _ser_reg(self.bias_regularizer)}
+
+
+def bias_and_activation(y, bias, activation):
+    """activation(y + bias) for Dense and Conv2D (bias None: no bias). A ReLU after a bias
+    is one op, bias_relu: the sum made once and the ReLU applied in place on it."""
+    if bias is None:
+        return activation(y)
+    if activation is activations.relu or activation is N.relu:
+        return N.bias_relu(y, bias)
+    return activation(y + bias)
 
 
 def _ser_reg(reg):

@@ -22,11 +22,11 @@ def writeable(a):
 
 def _in_place(a):
     """Whether a model variable's array may be updated in place: a NumPy array that owns its
-    memory and that nothing refers to but its Variable (see `_sole_reference`). A Tensor that
-    aliases it (convert_to_tensor of the Variable) keeps its value, as in TensorFlow, and so
-    does a tape that saved it (and froze it) while that tape is alive; once the tape is done,
-    the array is writeable again. A CuPy array has no read-only flag to say whether a tape
-    saved it, so a GPU variable always moves to a new array (CuPy's pool makes that cheap)."""
+    memory and that nothing refers to but its Variable (see `_sole_reference`). A Tensor or
+    view that aliases it keeps its value, and so does a tape that saved (and froze) it while
+    that tape is alive; once the tape is done, the array is writeable again. A CuPy array
+    has no read-only flag to say whether a tape saved it, so a GPU variable always moves to
+    a new array (CuPy's pool makes that cheap)."""
     if a.__class__ is not numpy.ndarray or a.base is not None or not _SOLE:
         return False
     if sys.getrefcount(a) > _SOLE:
@@ -49,7 +49,7 @@ def _sole_reference():
 
     Writing into an array that no tape, Tensor or view holds is invisible to everyone: that
     is when an optimizer may skip the copy. Reusing the arrays a finished tape froze made
-    seed 001's step ~8% faster (in-process A/B): a fresh 1.6 MB weight array every step also
+    seed 001's step 3-8% faster (in-process A/Bs): a fresh 1.6 MB weight array every step also
     made the next step's products slower."""
     if not hasattr(sys, "getrefcount"):
         return 0
@@ -70,7 +70,6 @@ def _sole_reference():
     return alone
 
 
-_SOLE = 0
 _SOLE = _sole_reference()
 
 
