@@ -512,3 +512,14 @@ def test_python_numbers_as_operands_keep_sign_nan_and_dtype():
         tape.watch(x)
         s = tf.reduce_sum(x * x)
     np.testing.assert_array_equal(tape.gradient(s, x).numpy(), 2 * x.numpy())
+
+
+def test_bias_relu_names_the_op_and_both_shapes_for_a_bias_that_does_not_fit():
+    from tapegrad.ops.nn import bias_relu
+
+    x = tf.constant(np.ones((2, 3, 4), np.float32))
+    for b in (np.ones(3, np.float32), np.ones((1, 4), np.float32)):
+        with pytest.raises(tf.errors.InvalidArgumentError,
+                           match=r"bias_relu: the bias \(.*\) must be one value per channel.*"
+                                 r"\(2, 3, 4\)"):
+            bias_relu(x, tf.constant(b))
