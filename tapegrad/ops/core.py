@@ -303,6 +303,8 @@ def sum_to(g, shape):
     axes = tuple(range(lead)) + tuple(
         i + lead for i, d in enumerate(shape) if d == 1 and gshape[i + lead] != 1
     )
+    if axes and len(axes) == lead:  # only leading axes (a bias): one sum, no reshape after
+        return OPS["reduce_sum"](g, axis=axes)
     if axes:
         g = OPS["reduce_sum"](g, axis=axes, keepdims=True)
     if lead or tuple(g.value.shape) != shape:

@@ -17,22 +17,40 @@ def _swap(x):
 
 
 @op("matmul")
-def _matmul(a, b):
+def _matmul(a, b, transpose_a=False, transpose_b=False):
+    """a @ b over the last two axes; `transpose_a`/`transpose_b` multiply by the transpose of
+    that operand instead, which BLAS reads in place (no transposed copy, no extra op)."""
+    if transpose_a and a.ndim >= 2:
+        a = a.swapaxes(-1, -2)
+    if transpose_b and b.ndim >= 2:
+        b = b.swapaxes(-1, -2)
     if a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-2]:
         raise InvalidArgumentError(
-            f"matmul: cannot multiply shapes {a.shape} and {b.shape}: both need rank >= 2 and "
-            f"the last dimension of the first ({a.shape[-1] if a.ndim else '-'}) must equal the "
-            f"second-to-last of the second ({b.shape[-2] if b.ndim >= 2 else '-'}); "
+            f"matmul: cannot multiply shapes {a.shape} and {b.shape}"
+            f"{' (after transposing)' if transpose_a or transpose_b else ''}: both need rank >= 2 "
+            f"and the last dimension of the first ({a.shape[-1] if a.ndim else '-'}) must equal "
+            f"the second-to-last of the second ({b.shape[-2] if b.ndim >= 2 else '-'}); "
             "transpose one of them (transpose_b=True) or reshape"
         )
     return _xp().matmul(a, b)
 
 
 @_matmul.vjp(needs=True)
-def _(g, out, a, b, needs):
-    # The engine sums batch-broadcast dimensions back; rules never un-broadcast.
-    ga = _matmul(g, _swap(b)) if needs[0] else None
-    gb = _matmul(_swap(a), g) if needs[1] else None
+def _(g, out, a, b, needs, transpose_a=False, transpose_b=False):
+    # With A = op(a), B = op(b) and g = d/d(A @ B): dA = g @ B^T and dB = A^T @ g, each one
+    # product with flags (its transposes read in place). The engine sums batch-broadcast
+    # dimensions back; rules never un-broadcast.
+    ga = gb = None
+    if needs[0]:
+        if not transpose_a:   # da = g @ B^T
+            ga = _matmul(g, b, transpose_b=not transpose_b)
+        else:                 # da = (g @ B^T)^T = B @ g^T
+            ga = _matmul(b, g, transpose_a=transpose_b, transpose_b=True)
+    if needs[1]:
+        if not transpose_b:   # db = A^T @ g
+            gb = _matmul(a, g, transpose_a=not transpose_a)
+        else:                 # db = (A^T @ g)^T = g^T @ A
+            gb = _matmul(g, a, transpose_a=True, transpose_b=transpose_a)
     return ga, gb
 
 
@@ -41,10 +59,10 @@ def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_
     """Matrix product of the last two dimensions, broadcasting the leading (batch) ones."""
     a = a if isinstance(a, Tensor) else convert_to_tensor(a, dtype_hint=_hint(b))
     b = b if isinstance(b, Tensor) else convert_to_tensor(b, dtype_hint=_hint(a))
-    if transpose_a or adjoint_a:
-        a = _swap(a)
-    if transpose_b or adjoint_b:
-        b = _swap(b)
+    ta = bool(transpose_a or adjoint_a)   # real dtypes only: the adjoint is the transpose
+    tb = bool(transpose_b or adjoint_b)
+    if ta or tb:
+        return _matmul(a, b, transpose_a=ta, transpose_b=tb)
     return _matmul(a, b)
 
 
