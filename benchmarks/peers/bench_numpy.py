@@ -18,6 +18,10 @@ import common  # pins the BLAS threads before NumPy loads it
 args = common.parse_args("numpy")
 np = common.np
 EPS = 1e-7
+# Adam's m of a dead ReLU unit's weights decays into float32's subnormal range, where the
+# arithmetic is tens of times slower; tapegrad's optimizers zero such state every 8 steps
+# (tapegrad/keras/optimizers/updates.py) and so does the floor, so the ratio is overhead.
+FLUSH_BELOW = float(np.finfo(np.float32).tiny) * 2.0**8
 
 # The floor gets the host-allocator setting tapegrad makes at import (large temporaries reused
 # from the heap, not fresh page-faulting mmaps: see tapegrad/backend.py), so that the ratio
@@ -84,6 +88,9 @@ class MLP:
             np.divide(m, tmp, out=tmp)
             tmp *= lr_t
             p -= tmp
+            if self.t % 8 == 0:   # keep m and v out of float32's slow subnormal range
+                for s in (m, v):
+                    np.copyto(s, 0, where=np.abs(s) < FLUSH_BELOW)
         return loss
 
 

@@ -503,3 +503,34 @@ def test_no_tape_records_during_update():
         tape.watch(v)
         opt.apply_gradients([(tf.ones(3), v)])
     assert tape._records == []
+
+
+@pytest.mark.parametrize("make", [lambda: optimizers.Adam(1e-3),
+                                  lambda: optimizers.SGD(1e-2, momentum=0.9),
+                                  lambda: optimizers.RMSprop(1e-3, momentum=0.9)],
+                         ids=["adam", "sgd_momentum", "rmsprop"])
+def test_state_of_zero_gradient_entries_is_flushed_before_it_turns_subnormal(make, monkeypatch):
+    # Half the entries get a gradient once and zeros after (a dead ReLU unit's weights): their
+    # state decays by 0.9 a step, into float32's subnormal range (slow arithmetic) by ~850
+    # steps. With the flush it never gets there, and the weights come out bit for bit the same.
+    from tapegrad.keras.optimizers import updates
+
+    def run(flush_every):
+        monkeypatch.setattr(updates, "FLUSH_EVERY", flush_every)
+        opt, r = make(), np.random.default_rng(1)
+        v = tf.Variable(np.ones(16, "float32"))
+        for step in range(1000):
+            g = r.standard_normal(16).astype("float32")
+            if step:
+                g[8:] = 0.0
+            opt.apply_gradients([(g, v)])
+        tiny = np.finfo(np.float32).tiny
+        slots = [opt.get_slot(v, s).value for s in opt.get_slot_names()]
+        subnormal = sum(int(np.count_nonzero((s != 0) & (np.abs(s) < tiny))) for s in slots)
+        return v.value.copy(), subnormal
+
+    plain, subnormal_plain = run(0)
+    flushed, subnormal_flushed = run(8)
+    assert subnormal_plain > 0, "the test no longer drives any state subnormal"
+    assert subnormal_flushed == 0
+    np.testing.assert_array_equal(flushed, plain)

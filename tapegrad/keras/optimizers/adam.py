@@ -11,7 +11,7 @@ class Adam(Optimizer):
     """Adam (Kingma & Ba) with Keras' bias correction folded into the step size:
 
         m += (g - m) * (1 - beta_1);  v += (g² - v) * (1 - beta_2)
-        v -= lr * sqrt(1 - beta_2^t) / (1 - beta_1^t) * m / (sqrt(v) + epsilon)
+        variable -= lr * sqrt(1 - beta_2^t) / (1 - beta_1^t) * m / (sqrt(v) + epsilon)
 
     With amsgrad, the running maximum of v replaces v in the denominator.
 

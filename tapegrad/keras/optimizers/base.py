@@ -19,7 +19,7 @@ import numpy
 from ... import backend
 from ...errors import InvalidArgumentError
 from ...tensor import Tensor, Variable
-from . import schedules
+from . import schedules, updates
 from .state import OptimizerState
 from .updates import assign, clip_gradients, scale_by, writeable
 
@@ -280,6 +280,10 @@ class Optimizer(OptimizerState):
             if decay is not None and decays[i]:
                 scale_by(v, decay)
             self.update_step(g, v, slot_vars[i], lr, step + 1)
+        if updates.FLUSH_EVERY and (step + 1) % updates.FLUSH_EVERY == 0:
+            for i in positions:   # no subnormal state (see updates.flush_subnormal)
+                for slot in slot_vars[i]:
+                    updates.flush_subnormal(slot.value)
         it = self._iterations
         if writeable(it.value):
             it.value += 1

@@ -123,6 +123,28 @@ def assign(var, value):
         var.value = a.copy() if a is value else a
 
 
+# Flushing optimizer state out of the subnormal range. The state of an entry whose gradient stays
+# zero (the weights of a dead ReLU unit) decays geometrically: Adam's m by beta_1 = 0.9 a step
+# reaches float32's subnormal numbers (below 1.2e-38) within ~800 steps and stays there ~150
+# more, and x86 arithmetic on subnormals is tens of times slower. A seed 000 model training
+# on Fashion-MNIST has tens of thousands such entries: its NumPy step ran 2-2.5x slower.
+# TensorFlow runs its kernels with flush-to-zero; NumPy has no such switch, so every
+# FLUSH_EVERY steps the optimizer zeroes slot entries smaller than 2**8 x the dtype's smallest
+# normal number, which a state decaying by any factor >= 0.5 a step reaches before it can
+# become subnormal. Zeroing a number that small changes no update a float can represent.
+FLUSH_EVERY = 8
+_FLUSH_BELOW = {numpy.dtype(t): float(numpy.finfo(t).tiny) * 2.0**8
+                for t in (numpy.float32, numpy.float64)}
+
+
+def flush_subnormal(a):
+    """Zero the entries of NumPy float32/float64 array `a` (an optimizer's slot, written in
+    place) whose magnitude is below 2**8 x the dtype's smallest normal number."""
+    below = _FLUSH_BELOW.get(a.dtype) if a.__class__ is numpy.ndarray else None
+    if below is not None and a.flags.writeable:
+        numpy.copyto(a, 0, where=numpy.abs(a) < below)
+
+
 def clip_gradients(arrays, clipnorm=None, global_clipnorm=None, clipvalue=None):
     """Keras' clipping: each gradient to norm <= clipnorm, or all together to global norm <=
     global_clipnorm, or each element to [-clipvalue, clipvalue]. New arrays where clipped."""
@@ -151,4 +173,5 @@ def _clip_by_norm(g, clip):
     return g * (clip / norm) if norm > clip else g
 
 
-__all__ = ["add_to", "assign", "clip_gradients", "scale_by", "storage", "subtract_from", "writeable"]
+__all__ = ["add_to", "assign", "clip_gradients", "flush_subnormal", "scale_by", "storage",
+           "subtract_from", "writeable"]
