@@ -534,3 +534,23 @@ def test_state_of_zero_gradient_entries_is_flushed_before_it_turns_subnormal(mak
     assert subnormal_plain > 0, "the test no longer drives any state subnormal"
     assert subnormal_flushed == 0
     np.testing.assert_array_equal(flushed, plain)
+
+
+def test_sgd_update_of_a_large_array_runs_in_blocks_in_place_with_the_same_result(monkeypatch):
+    from tapegrad.keras.optimizers import updates
+
+    monkeypatch.setattr(updates, "BLOCK_ELEMENTS", 5)   # 12 elements: blocks of 5, 5, 2
+    v = tf.Variable(W0.astype("float32"))
+    storage = weakref.ref(v.value)
+    want = W0.astype("float32")
+    for g in GRADS:
+        g = g.astype("float32")
+        optimizers.SGD(0.1).apply_gradients([(g, v)])
+        want = want - np.float32(f32(0.1)) * g
+    assert v.value is storage()
+    np.testing.assert_array_equal(v.numpy(), want)
+    # An array someone else holds is left alone: the variable moves to a new one.
+    held = v.value
+    optimizers.SGD(0.1).apply_gradients([(GRADS[0].astype("float32"), v)])
+    assert v.value is not held
+    np.testing.assert_array_equal(held, want)

@@ -222,6 +222,14 @@ class Optimizer(OptimizerState):
             buf = self._buffers[key] = backend.namespace(like).empty_like(like)
         return buf
 
+    def _block(self, dtype):
+        """A flat NumPy scratch array of updates.BLOCK_ELEMENTS elements of `dtype`."""
+        key = ("block", dtype)
+        buf = self._buffers.get(key)
+        if buf is None:
+            buf = self._buffers[key] = numpy.empty(updates.BLOCK_ELEMENTS, dtype)
+        return buf
+
     # ------------------------------------------------------------ applying gradients
     def apply_gradients(self, grads_and_vars, name=None, skip_gradients_aggregation=False,
                         **kwargs):

@@ -2,7 +2,7 @@
 
 from ... import backend
 from .base import Optimizer
-from .updates import add_to, storage, subtract_from
+from .updates import add_to, storage, subtract_from, subtract_scaled
 
 
 class SGD(Optimizer):
@@ -23,6 +23,8 @@ class SGD(Optimizer):
         self.slot_names = ("momentum",) if momentum else ()
 
     def update_step(self, gradient, variable, slots, learning_rate, step):
+        if not slots and subtract_scaled(variable, gradient, learning_rate, self._block):
+            return
         xp = backend.namespace(gradient)
         scaled = self._scratch(gradient)
         xp.multiply(gradient, learning_rate, out=scaled)  # lr * g
