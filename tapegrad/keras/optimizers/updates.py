@@ -91,10 +91,9 @@ def subtract_from(var, update):
 
 
 # An update `var -= scale * g` over a large array runs block by block through a small scratch
-# array, so that each scaled block is still in the core's cache when it is subtracted: the
-# whole scaled gradient would be one more array the size of the weights streamed through
-# memory, and it evicted the weights the next step's first product reads (seed 001's
-# 784x512 layer: its SGD update and the next forward product both ran slower).
+# array, so that each scaled block is still in the core's cache when it is subtracted, instead
+# of one more array the size of the weights streamed through memory (seed 001's 784x512
+# layer: the training step 7-17% faster in in-process A/Bs).
 BLOCK_ELEMENTS = 1 << 15
 
 
