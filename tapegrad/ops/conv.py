@@ -12,6 +12,7 @@ from ..tensor import Tensor, convert_to_tensor
 from .array import reshape
 from .core import op
 from .linalg import _matmul
+from .nn import is_relu_output, note_relu_masked
 
 
 def _xp():
@@ -278,13 +279,20 @@ def _max_pool(x, ksize=(2, 2), strides=(2, 2), padding="VALID"):
 
 @_max_pool.vjp
 def _(g, out, x, ksize=(2, 2), strides=(2, 2), padding="VALID"):
+    if is_relu_output(x.value):   # ReLU's mask applied here, on the pooled array (see nn.py)
+        gx = _max_pool_scatter(x, g, out, ksize=ksize, strides=strides, padding=padding,
+                               relu=True)
+        note_relu_masked(gx.value, x.value)
+        return gx
     return _max_pool_scatter(x, g, out, ksize=ksize, strides=strides, padding=padding)
 
 
 @op("max_pool2d_scatter")
-def _max_pool_scatter(x, g, top, ksize=(2, 2), strides=(2, 2), padding="VALID"):
+def _max_pool_scatter(x, g, top, ksize=(2, 2), strides=(2, 2), padding="VALID", relu=False):
     """Send each window's gradient to the (first) position of its maximum, as TF does.
-    `top` is max_pool2d(x) (the forward's output, so the maxima are not found twice)."""
+    `top` is max_pool2d(x) (the forward's output, so the maxima are not found twice). With
+    `relu`, windows whose maximum is 0 send nothing: x >= 0 is a ReLU's output, and that is
+    the ReLU's gradient applied at the maxima."""
     xp = _xp()
     (kh, kw), (sh, sw), out_hw, pads = _pool_plan(x.shape, ksize, strides, padding)
     views = _strided_views(x, (kh, kw), (sh, sw), pads, out_hw, -numpy.inf)
@@ -305,6 +313,8 @@ def _max_pool_scatter(x, g, top, ksize=(2, 2), strides=(2, 2), padding="VALID"):
     def rows(lo, hi):
         vs = [v[lo:hi] for v in views]
         gl = g[lo:hi]
+        if relu:
+            gl = gl * (top[lo:hi] > 0)
         masks = _masks_of(vs, top[lo:hi])
         for (i, j), m in zip(positions, masks):
             if tiled:
@@ -320,8 +330,11 @@ def _max_pool_scatter(x, g, top, ksize=(2, 2), strides=(2, 2), padding="VALID"):
 
 
 @_max_pool_scatter.vjp
-def _(gg, out, x, g, top, ksize=(2, 2), strides=(2, 2), padding="VALID"):
-    return None, _max_pool_gather(x, gg, ksize=ksize, strides=strides, padding=padding), None
+def _(gg, out, x, g, top, ksize=(2, 2), strides=(2, 2), padding="VALID", relu=False):
+    gg = _max_pool_gather(x, gg, ksize=ksize, strides=strides, padding=padding)
+    if relu:
+        gg = gg * Tensor((top.value > 0).astype(gg.value.dtype))
+    return None, gg, None
 
 
 @op("max_pool2d_gather")

@@ -1,6 +1,7 @@
 """Activations, softmax and fused cross-entropies, conv2d (im2col + one GEMM) and pooling."""
 
 import math as _math
+import weakref
 
 import numpy
 
@@ -19,10 +20,38 @@ def _xp():
 # ---------------------------------------------------------------- activations
 
 
+# A ReLU followed by a max-pool (every conv block of seed 003): the pool's gradient is g at
+# each window's maximum and 0 elsewhere, and the ReLU's gradient then zeroes the positions
+# where the ReLU was inactive, a full pass over the (4x larger) pre-pool array. At a window's
+# maximum the ReLU was inactive exactly when that maximum is 0, so the pool can apply the mask
+# to g itself, on the pooled array, and the ReLU's rule can pass the result on unchanged.
+# `_relu_outputs` names the (4-d, NumPy) arrays a ReLU made; `_masked` the last gradient a
+# pool sent back already masked, with the ReLU output it was masked for (weak references).
+_relu_outputs = weakref.WeakValueDictionary()
+_masked = [None, None]
+
+
+def _note_relu_output(out):
+    if out.ndim == 4 and out.__class__ is numpy.ndarray:
+        _relu_outputs[id(out)] = out
+    return out
+
+
+def is_relu_output(a):
+    """Whether array `a` was made by relu or bias_relu (4-d NumPy arrays only)."""
+    return _relu_outputs.get(id(a)) is a
+
+
+def note_relu_masked(g, out):
+    """Gradient array `g` for ReLU output `out` is already 0 wherever `out` is 0."""
+    _masked[0], _masked[1] = weakref.ref(g), weakref.ref(out)
+
+
 @op("relu")
 def relu(x):
     if x.__class__ is numpy.ndarray and x.dtype.kind == "f":   # (see backend.zeros_of)
-        return backend.rowwise(numpy.maximum, x, backend.zeros_of(x.shape, x.dtype))
+        return _note_relu_output(
+            backend.rowwise(numpy.maximum, x, backend.zeros_of(x.shape, x.dtype)))
     return backend.rowwise(_xp().maximum, x, x.dtype.type(0))
 
 
@@ -37,6 +66,8 @@ def _relu_grad(out, g):
     A product, not `where`: NumPy's where branches per element and is ~10x slower on the
     random masks a ReLU makes (ReLU is in every hot path)."""
     xp = _xp()
+    if _masked[0] is not None and _masked[0]() is g and _masked[1]() is out:
+        return g  # a max-pool's gradient, masked already (see _relu_outputs)
     if kernels.available(xp) and g.shape == out.shape:
         return kernels.relu_grad(g, out)
     if g.shape != out.shape:
@@ -63,7 +94,8 @@ def _bias_relu(x, b):
         return xp.maximum(x + b, 0)
     if x.size < backend.PARALLEL_MIN_ELEMENTS or not x.flags.c_contiguous or x.ndim < 2:
         out = numpy.add(x, b)
-        return numpy.maximum(out, backend.zeros_of(out.shape, out.dtype), out=out)
+        return _note_relu_output(
+            numpy.maximum(out, backend.zeros_of(out.shape, out.dtype), out=out))
     n = x.shape[0]
     rows, b = bias_rows(x, b)
     out = xp.empty_like(rows)
@@ -74,7 +106,7 @@ def _bias_relu(x, b):
         numpy.maximum(o, backend.zeros_of(o.shape, o.dtype), out=o)  # (see relu)
 
     backend.over_rows(part, n, x.size)
-    return out.reshape(x.shape)
+    return _note_relu_output(out.reshape(x.shape))
 
 
 @_bias_relu.vjp

@@ -339,9 +339,11 @@ def max_pool_ref(x, ksize=(2, 2), strides=(2, 2), padding="VALID"):
     return _pool_windows(x, ksize, strides, padding, -np.inf)[0].max(axis=-1)
 
 
-def max_pool_scatter_ref(x, g, top, ksize=(2, 2), strides=(2, 2), padding="VALID"):
+def max_pool_scatter_ref(x, g, top, ksize=(2, 2), strides=(2, 2), padding="VALID", relu=False):
     # top is max_pool2d(x), which the op takes from the forward instead of finding it again
     np.testing.assert_array_equal(top, max_pool_ref(x, ksize, strides, padding))
+    if relu:  # x is a ReLU's output: the scatter also applies ReLU's gradient at the maxima
+        return np.where(x > 0, max_pool_scatter_ref(x, g, top, ksize, strides, padding), 0.0)
     wins, out_hw, pads = _pool_windows(x, ksize, strides, padding, -np.inf)
     first = wins.argmax(axis=-1)  # the first maximum, as TensorFlow
     h, wd = x.shape[1:3]
@@ -443,9 +445,16 @@ def pool_pair_samples(second_shape):
 
 
 def pool_scatter_samples(rng):
-    # (x, g, max_pool2d(x)): the scatter is given the pooled maxima of the forward
-    return [Sample((x, g, max_pool_ref(x, **s.kwargs)), s.kwargs)
-            for s in pool_pair_samples(_pool_out_shape)(rng) for x, g in [s.args]]
+    # (x, g, max_pool2d(x)): the scatter is given the pooled maxima of the forward; with
+    # relu=True x is a ReLU's output, ~70% zeros, so some windows hold nothing but zeros
+    plain = [Sample((x, g, max_pool_ref(x, **s.kwargs)), s.kwargs)
+             for s in pool_pair_samples(_pool_out_shape)(rng) for x, g in [s.args]]
+    relu = []
+    for s in plain:
+        x = np.maximum(s.args[0] - 0.7 * s.args[0].max(), 0.0)
+        relu.append(Sample((x, s.args[1], max_pool_ref(x, **s.kwargs)),
+                           dict(s.kwargs, relu=True)))
+    return plain + relu
 
 
 def avg_pool_grad_samples(rng):
