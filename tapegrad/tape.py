@@ -75,6 +75,20 @@ def _run_rule(o, g, rec, ids):
     return o.rule(g, rec.output, *inputs, **rec.params)
 
 
+# The ids of the sources of the backward pass now running; None when none runs or it keeps
+# every gradient's norm (explain=True), where each cotangent must be the exact one.
+_running = [None]
+
+
+def cotangent_is_private(x):
+    """Whether the cotangent the running backward pass gives tensor `x` is seen by nothing but
+    the rule of the op that made `x`: `x` is not a source (whose gradient is returned) and no
+    norms are kept. A rule may then hand `x` a cotangent that is only right after that op's own
+    rule has run (see the ReLU + max-pool note in ops/nn.py)."""
+    sources = _running[0]
+    return sources is not None and id(x) not in sources
+
+
 def _watched_ancestors(t, tensors):
     """Ids of the watched tensors/variables that `tensors` depend on (walks t's records)."""
     ids = {id(x) for x in tensors}
@@ -312,6 +326,8 @@ class GradientTape:
         gpu = backend.cupy is not None
         raw_sum = not _active and not checking  # no tape records the sums: plain array adds
         get, pop = cot.get, cot.pop
+        outer_sources = _running[0]
+        _running[0] = None if keep_norms else keep
         try:
             for rec in reversed(self._records):
                 key = id(rec.output)
@@ -360,6 +376,7 @@ class GradientTape:
                     else:
                         cot[k] = prev + gx
         finally:
+            _running[0] = outer_sources
             core.current_rule = None
             if paused:
                 _active.insert(position, self)

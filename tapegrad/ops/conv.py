@@ -8,6 +8,7 @@ import numpy
 
 from .. import backend
 from ..errors import InvalidArgumentError
+from ..tape import cotangent_is_private
 from ..tensor import Tensor, convert_to_tensor
 from .array import reshape
 from .core import op
@@ -279,7 +280,7 @@ def _max_pool(x, ksize=(2, 2), strides=(2, 2), padding="VALID"):
 
 @_max_pool.vjp
 def _(g, out, x, ksize=(2, 2), strides=(2, 2), padding="VALID"):
-    if is_relu_output(x.value):   # ReLU's mask applied here, on the pooled array (see nn.py)
+    if is_relu_output(x.value) and cotangent_is_private(x):  # ReLU's mask here (see nn.py)
         gx = _max_pool_scatter(x, g, out, ksize=ksize, strides=strides, padding=padding,
                                relu=True)
         note_relu_masked(gx.value, x.value)

@@ -24,7 +24,9 @@ def _xp():
 # each window's maximum and 0 elsewhere, and the ReLU's gradient then zeroes the positions
 # where the ReLU was inactive, a full pass over the (4x larger) pre-pool array. At a window's
 # maximum the ReLU was inactive exactly when that maximum is 0, so the pool can apply the mask
-# to g itself, on the pooled array, and the ReLU's rule can pass the result on unchanged.
+# to g itself, on the pooled array, and the ReLU's rule can pass the result on unchanged. The
+# ReLU output's own cotangent is then not d/dx of the pool: only done where nothing else sees
+# it (not a source of the gradient, no explain norms: tape.cotangent_is_private).
 # `_relu_outputs` names the (4-d, NumPy) arrays a ReLU made; `_masked` the last gradient a
 # pool sent back already masked, with the ReLU output it was masked for (weak references).
 _relu_outputs = weakref.WeakValueDictionary()

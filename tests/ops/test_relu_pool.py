@@ -57,3 +57,39 @@ def test_bias_relu_output_is_known_to_the_pool_and_a_plain_array_is_not():
     assert nn.is_relu_output(nn.bias_relu(x, b).value)
     assert nn.is_relu_output(tf.nn.relu(x).value)
     assert not nn.is_relu_output(tf.abs(x).value)
+
+
+
+def _relu_pool_gradients(monkeypatch, fused, explain):
+    if not fused:
+        monkeypatch.setattr(conv, "is_relu_output", lambda a: False)
+    rng = np.random.default_rng(2)
+    x = tf.constant(rng.standard_normal((2, 6, 6, 3)))
+    w = tf.Variable(rng.standard_normal((3, 3, 3, 4)))
+    r = tf.constant(rng.standard_normal((2, 2, 2, 4)))
+    with tf.GradientTape() as tape:
+        h = tf.nn.relu(tf.nn.conv2d(x, w, 1, "VALID") - 2.0)
+        tape.watch(h)
+        y = tf.nn.max_pool2d(h, 2, 2, "VALID")
+        loss = tf.reduce_sum(y * r)
+    assert (y.numpy() == 0).any(), "the test needs a window whose maximum is 0"
+    if explain:
+        gw = tape.gradient(loss, w, explain=True)
+        out = [gw.numpy(), sorted(tape._grad_norms.values())]
+    else:
+        gh, gw = tape.gradient(loss, [h, w])
+        assert np.count_nonzero(gh.numpy()) == r.numpy().size  # every window sends its g
+        out = [gh.numpy(), gw.numpy()]
+    monkeypatch.undo()
+    return out
+
+
+@pytest.mark.parametrize("explain", [False, True], ids=["relu_output_is_a_source", "explain"])
+def test_the_relu_output_gets_the_pools_exact_gradient_where_it_is_seen(monkeypatch, explain):
+    # As a source of the gradient, or with explain=True (which reports the gradient norm at
+    # every op), the ReLU output's gradient is the max-pool's own: g at each window's maximum,
+    # also where that maximum is 0 (a window the ReLU switched off entirely).
+    fused = _relu_pool_gradients(monkeypatch, True, explain)
+    plain = _relu_pool_gradients(monkeypatch, False, explain)
+    for a, b in zip(fused, plain):
+        np.testing.assert_array_equal(a, b)
