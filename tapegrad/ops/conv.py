@@ -280,12 +280,12 @@ def _max_pool(x, ksize=(2, 2), strides=(2, 2), padding="VALID"):
 
 @_max_pool.vjp
 def _(g, out, x, ksize=(2, 2), strides=(2, 2), padding="VALID"):
+    window = dict(ksize=ksize, strides=strides, padding=padding)
     if is_relu_output(x.value) and cotangent_is_private(x):  # ReLU's mask here (see nn.py)
-        gx = _max_pool_scatter(x, g, out, ksize=ksize, strides=strides, padding=padding,
-                               relu=True)
+        gx = _max_pool_scatter(x, g, out, relu=True, **window)
         note_relu_masked(gx.value, x.value)
         return gx
-    return _max_pool_scatter(x, g, out, ksize=ksize, strides=strides, padding=padding)
+    return _max_pool_scatter(x, g, out, **window)
 
 
 @op("max_pool2d_scatter")

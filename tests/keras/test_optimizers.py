@@ -11,7 +11,7 @@ import pytest
 import tapegrad as tf
 from tapegrad.errors import InvalidArgumentError
 from tapegrad.keras import optimizers
-from tapegrad.keras.optimizers import schedules
+from tapegrad.keras.optimizers import schedules, updates
 
 rng = np.random.default_rng(0)
 SHAPE = (3, 4)
@@ -513,8 +513,6 @@ def test_state_of_zero_gradient_entries_is_flushed_before_it_turns_subnormal(mak
     # Half the entries get a gradient once and zeros after (a dead ReLU unit's weights): their
     # state decays by 0.9 a step, into float32's subnormal range (slow arithmetic) by ~850
     # steps. With the flush it never gets there, and the weights come out bit for bit the same.
-    from tapegrad.keras.optimizers import updates
-
     def run(flush_every):
         monkeypatch.setattr(updates, "FLUSH_EVERY", flush_every)
         opt, r = make(), np.random.default_rng(1)
@@ -537,8 +535,6 @@ def test_state_of_zero_gradient_entries_is_flushed_before_it_turns_subnormal(mak
 
 
 def test_sgd_update_of_a_large_array_runs_in_blocks_in_place_with_the_same_result(monkeypatch):
-    from tapegrad.keras.optimizers import updates
-
     monkeypatch.setattr(updates, "BLOCK_ELEMENTS", 5)   # 12 elements: blocks of 5, 5, 2
     v = tf.Variable(W0.astype("float32"))
     storage = weakref.ref(v.value)
