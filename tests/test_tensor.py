@@ -164,6 +164,14 @@ def test_matmul_shape_error_names_the_op_and_shapes():
         assert isinstance(e.value, ValueError)
 
 
+def test_matmul_shape_error_with_a_transpose_flag_says_it_transposed():
+    a, b = tf.ones((2, 3)), tf.ones((3, 4))
+    with pytest.raises(InvalidArgumentError) as e:
+        tf.matmul(a, b, transpose_b=True)   # (2, 3) @ (4, 3): 3 != 4
+    msg = str(e.value)
+    assert "matmul" in msg and "(after transposing)" in msg and "(4, 3)" in msg
+
+
 def test_reshape_to_a_wrong_size_names_the_op_and_shapes():
     with pytest.raises(InvalidArgumentError) as e:
         tf.reshape(tf.ones((2, 3)), (4, 2))
