@@ -40,17 +40,20 @@ def _(g, out, a, b, needs, transpose_a=False, transpose_b=False):
     # With A = op(a), B = op(b) and g = d/d(A @ B): dA = g @ B^T and dB = A^T @ g, each one
     # product with flags (its transposes read in place). The engine sums batch-broadcast
     # dimensions back; rules never un-broadcast.
+    # The operand's gradient last: the rule before this one in the backward pass (col2im
+    # after a conv, the previous layer's activation) then reads it while it is still in cache
+    # (seed 003's CNN step: ~4% less CPU time than the other order, A/B in one process).
     ga = gb = None
-    if needs[0]:
-        if not transpose_a:   # da = g @ B^T
-            ga = _matmul(g, b, transpose_b=not transpose_b)
-        else:                 # da = (g @ B^T)^T = B @ g^T
-            ga = _matmul(b, g, transpose_a=transpose_b, transpose_b=True)
     if needs[1]:
         if not transpose_b:   # db = A^T @ g
             gb = _matmul(a, g, transpose_a=not transpose_a)
         else:                 # db = (A^T @ g)^T = g^T @ A
             gb = _matmul(g, a, transpose_a=True, transpose_b=transpose_a)
+    if needs[0]:
+        if not transpose_a:   # da = g @ B^T
+            ga = _matmul(g, b, transpose_b=not transpose_b)
+        else:                 # da = (g @ B^T)^T = B @ g^T
+            ga = _matmul(b, g, transpose_a=transpose_b, transpose_b=True)
     return ga, gb
 
 
