@@ -90,7 +90,7 @@ class MLP:
             p -= tmp
             if self.t % 8 == 0:   # keep m and v out of float32's slow subnormal range
                 for s in (m, v):
-                    np.copyto(s, 0, where=np.abs(s) < FLUSH_BELOW)
+                    np.multiply(s, np.abs(s) >= FLUSH_BELOW, out=s)   # as tapegrad does
         return loss
 
 
