@@ -179,6 +179,8 @@ def summarize(runs):
         if times:
             out[key] = {"median": statistics.median(times), "n": len(times),
                         "min": min(times), "unit": recs[0]["unit"],
+                        "round_medians": [statistics.median(rec["times"]) if rec.get("times")
+                                          else None for rec in recs],
                         "busy": max(rec.get("foreign_cpu", 0) for rec in recs if "times" in rec),
                         "peak_rss_mb": max(rec.get("peak_rss_mb", 0) for rec in recs)}
         else:
@@ -202,10 +204,17 @@ def cell(summary, key):
 
 
 def ratio(summary, a, b):
+    """a's median over b's, and with several rounds the lowest and highest ratio of one round's
+    medians (the two ran minutes apart, not hours): how far the machine's noise moves it."""
     sa, sb = summary.get(a, {}), summary.get(b, {})
-    if "median" in sa and "median" in sb and sb["median"] > 0:
-        return f"{sa['median'] / sb['median']:.2f}x"
-    return "—"
+    if "median" not in sa or "median" not in sb or sb["median"] <= 0:
+        return "—"
+    text = f"{sa['median'] / sb['median']:.2f}x"
+    per_round = [x / y for x, y in zip(sa.get("round_medians", []), sb.get("round_medians", []))
+                 if x is not None and y]
+    if len(per_round) > 1:
+        text += f" ({min(per_round):.2f}–{max(per_round):.2f})"
+    return text
 
 
 def table(summary, workloads, samples_note=""):

@@ -34,3 +34,18 @@ def test_the_tapegrad_gpu_row_skips_cleanly_without_a_gpu():
     if "cupy" in sys.modules or proc.returncode == 0 and '"times"' in proc.stdout:
         return  # a machine with a GPU ran it
     assert "no GPU" in proc.stdout + proc.stderr
+
+
+def test_a_ratio_cell_brackets_the_lowest_and_highest_ratio_of_one_rounds_medians():
+    run = _run_module()
+    runs = {("tapegrad", "cnn32"): [{"times": [9.0, 11.0, 10.0], "unit": "ms"},
+                                    {"times": [12.0], "unit": "ms"},
+                                    {"skipped": "not this round"}],
+            ("torch", "cnn32"): [{"times": [10.0], "unit": "ms"},
+                                 {"times": [8.0], "unit": "ms"},
+                                 {"times": [9.0], "unit": "ms"}]}
+    summary = run.summarize(runs)
+    # medians over all times: 10.5 / 9.0; per round 10/10 and 12/8 (the skipped round is left out)
+    assert run.ratio(summary, ("tapegrad", "cnn32"), ("torch", "cnn32")) == "1.17x (1.00–1.50)"
+    one_round = run.summarize({k: v[:1] for k, v in runs.items()})
+    assert run.ratio(one_round, ("tapegrad", "cnn32"), ("torch", "cnn32")) == "1.00x"
