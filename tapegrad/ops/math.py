@@ -99,10 +99,16 @@ def maximum(x, y):
     return _xp().maximum(x, y)
 
 
-@maximum.vjp
-def _(g, out, x, y):
-    m = x >= y  # ties send the gradient to x, as TF does
-    return where(m, g, zeros_like(g)), where(m, zeros_like(g), g)
+@maximum.vjp(needs=True)
+def _(g, out, x, y, needs):
+    return _select_gradients(g, x >= y, needs)  # ties send the gradient to x, as TF does
+
+
+def _select_gradients(g, m, needs):
+    """g where m for the first input, g elsewhere for the second; only the sides that need
+    one (a clip's bound is a constant: its select would be thrown away)."""
+    zero = zeros_like(g)
+    return (where(m, g, zero) if needs[0] else None), (where(m, zero, g) if needs[1] else None)
 
 
 @op("minimum")
@@ -110,10 +116,9 @@ def minimum(x, y):
     return _xp().minimum(x, y)
 
 
-@minimum.vjp
-def _(g, out, x, y):
-    m = x <= y
-    return where(m, g, zeros_like(g)), where(m, zeros_like(g), g)
+@minimum.vjp(needs=True)
+def _(g, out, x, y, needs):
+    return _select_gradients(g, x <= y, needs)
 
 
 @op("squared_difference")
