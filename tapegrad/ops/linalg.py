@@ -40,9 +40,9 @@ def _(g, out, a, b, needs, transpose_a=False, transpose_b=False):
     # With A = op(a), B = op(b) and g = d/d(A @ B): dA = g @ B^T and dB = A^T @ g, each one
     # product with flags (its transposes read in place). The engine sums batch-broadcast
     # dimensions back; rules never un-broadcast.
-    # The operand's gradient last: the rule before this one in the backward pass (col2im
-    # after a conv, the previous layer's activation) then reads it while it is still in cache
-    # (seed 003's CNN step: ~4% less CPU time than the other order, A/B in one process).
+    # The operand's gradient last: the next rule the backward pass runs (col2im after a
+    # conv's product, the previous layer's activation) then reads it while it is still in
+    # cache (seed 003's CNN step: ~4% less CPU time than the other order, A/B in one process).
     ga = gb = None
     if needs[1]:
         if not transpose_b:   # db = A^T @ g
